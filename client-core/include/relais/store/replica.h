@@ -1,0 +1,169 @@
+// A replica: one SQLite file (WAL) holding a site's records, the operation
+// log that produced them, what the replica knows of other replicas, and the
+// open conflicts. Every local edit and every merge of remote operations goes
+// through here, one transaction each.
+//
+// Thread safety: none; one Replica per thread. Several processes may open
+// the same file; SQLite serialises their transactions.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "relais/error.h"
+#include "relais/schema/schema.h"
+#include "relais/store/change.h"
+#include "relais/store/hlc.h"
+#include "relais/store/sqlite.h"
+
+namespace relais::store {
+
+struct ReplicaInfo {
+  std::string replica_id;  // UUID made at init
+  std::string site;        // the site whose records it holds
+  std::string user;        // default author of local edits
+  int schema_version = 0;
+};
+
+// A record's visible state: every non-null field, by name.
+struct Record {
+  std::string entity;
+  std::string id;
+  bool deleted = false;
+  nlohmann::json fields = nlohmann::json::object();
+};
+
+// One of the competing values of a field in conflict.
+struct ConflictValue {
+  OpId op;
+  nlohmann::json value;
+  std::string author;
+  std::uint64_t hlc = 0;
+};
+
+// A field whose concurrent edits left different values. `values` is in
+// winning order: values[0] is the one shown until a person settles it.
+struct Conflict {
+  std::string entity;
+  std::string record;
+  std::string field;
+  std::vector<ConflictValue> values;
+};
+
+struct ApplyStats {
+  std::size_t applied = 0;     // changes new to this replica
+  std::size_t duplicates = 0;  // changes it already had (a no-op)
+};
+
+class Replica {
+ public:
+  // Creates a new replica file for `site`, with a fresh replica id. Fails
+  // with Errc::replica_exists if `path` exists.
+  static Result<std::unique_ptr<Replica>> create(
+      const std::string& path, const std::string& site, const std::string& user,
+      const schema::Schema& schema, HybridClock::WallClock wall = HybridClock::system_wall_ms);
+
+  // Opens an existing replica, migrating it to `schema`'s version first if it
+  // is older (one transaction; data and operations are kept). Fails with
+  // Errc::replica_newer_schema if the file was made by a newer Relais.
+  static Result<std::unique_ptr<Replica>> open(
+      const std::string& path, const schema::Schema& schema,
+      HybridClock::WallClock wall = HybridClock::system_wall_ms);
+
+  ~Replica();
+  Replica(const Replica&) = delete;
+  Replica& operator=(const Replica&) = delete;
+
+  const ReplicaInfo& info() const { return info_; }
+  const schema::Schema& schema() const { return schema_; }
+
+  // --- Local edits: validated against the schema, each one Change written
+  // with its row change in one transaction. `fields` maps field names to
+  // values (JSON, or null to clear). A record's `site` defaults to the
+  // replica's site.
+
+  // Returns the new record's id.
+  Result<std::string> create_record(const std::string& entity, nlohmann::json fields);
+  Status update_record(const std::string& entity, const std::string& id, nlohmann::json fields);
+  Status delete_record(const std::string& entity, const std::string& id);
+  // Ends the conflict on `field` of record `id` with `value` (one of the
+  // competing values or another): a settle change replacing all of them.
+  Status settle(const std::string& id, const std::string& field, const nlohmann::json& value);
+
+  // --- Reads.
+
+  // Errc::unknown_record if the replica has no such record (deleted ones are
+  // returned with deleted = true).
+  Result<Record> get(const std::string& entity, const std::string& id);
+  // Live records of `entity` in id order (creation order), at most `limit`.
+  Result<std::vector<Record>> list(const std::string& entity, std::size_t limit);
+  Result<std::vector<Conflict>> conflicts();
+  // The op log, newest first; only `record`'s changes if given.
+  Result<std::vector<Change>> history(const std::optional<std::string>& record, std::size_t limit);
+  // SHA-256 (hex) of the visible state: live records and open conflicts.
+  // Two replicas holding the same operations have the same digest.
+  Result<std::string> digest();
+  // Counts of live records per entity.
+  Result<std::map<std::string, std::int64_t>> counts();
+
+  // --- Exchange with other replicas (see relais/exchange).
+
+  Knowledge knowledge() const;
+  // The changes this replica holds that `theirs` lacks, in (origin, counter)
+  // order, stopping once `max_ops` field operations are gathered.
+  Result<std::vector<Change>> changes_after(const Knowledge& theirs, std::size_t max_ops);
+  // Merges remote changes, already checked by change_from_json, in one
+  // transaction: all or nothing. Changes already held are skipped.
+  Result<ApplyStats> apply(const std::vector<Change>& changes);
+
+ private:
+  struct FieldClock;
+  struct RowState;
+  struct EntitySql;
+
+  Replica(Database db, const schema::Schema& schema, HybridClock::WallClock wall);
+
+  Status load();
+  Status migrate(int from_version);
+  Status create_tables(const schema::Entity& entity);
+  Result<Statement*> statement(const std::string& sql);
+  const EntitySql& entity_sql(const schema::Entity& entity);
+
+  Result<std::uint32_t> origin_index(const std::string& replica_id);
+  Status commit_local(Change change);
+  Result<bool> apply_one(const Change& change, std::uint32_t origin);
+  Result<std::optional<RowState>> load_row(const schema::Entity& entity, const std::string& id);
+  Status write_row(const schema::Entity& entity, const std::string& id, const RowState& row);
+  Result<std::set<std::string>> multi_head_fields(const std::string& id);
+  Status recompute(const schema::Entity& entity, const std::string& id);
+  Result<std::vector<OpId>> heads_of(const std::string& id, const std::string& field);
+  Status advance_knowledge(std::uint32_t origin, const Change& change);
+  Status save_knowledge();
+  Result<Change> read_change(Statement& s);
+  Status check_references(const schema::Entity& entity, const nlohmann::json& fields);
+  Result<Change> make_local_change(const schema::Entity& entity, const std::string& id,
+                                   ChangeKind kind, const nlohmann::json& fields);
+
+  bool clock_less(const FieldClock& a, const FieldClock& b) const;
+
+  Database db_;
+  schema::Schema schema_;
+  HybridClock clock_;
+  ReplicaInfo info_;
+  std::uint64_t counter_ = 0;  // last counter used by a local op
+  std::map<std::string, std::uint32_t> origin_ids_;
+  std::vector<std::string> origins_;       // index -> replica id
+  std::vector<std::uint64_t> known_;       // index -> contiguous counter
+  std::vector<std::uint64_t> max_stored_;  // index -> highest counter held
+  std::set<std::uint32_t> dirty_known_;
+  std::map<std::string, std::unique_ptr<Statement>> statements_;
+  std::map<std::string, std::unique_ptr<EntitySql>> entity_sql_;
+};
+
+}  // namespace relais::store

@@ -1,0 +1,179 @@
+// Local edits: validation against the schema, then one Change per edit
+// merged through the same path as remote changes, in one transaction.
+#include "relais/schema/validate.h"
+#include "relais/store/replica.h"
+#include "replica_internal.h"
+
+namespace relais::store {
+namespace {
+
+using nlohmann::json;
+
+// Normalises every value of `fields` (an object) for `entity`; names the
+// first unknown field or bad value.
+Result<json> normalize_fields(const schema::Entity& entity, const json& fields) {
+  if (!fields.is_object())
+    return make_error(Errc::wrong_type, entity.name + ": fields must be a JSON object");
+  json out = json::object();
+  for (const auto& [name, value] : fields.items()) {
+    auto field = schema::Schema::find_field(entity, name);
+    if (!field) return field.error();
+    auto v = schema::normalize_value(entity, **field, value);
+    if (!v) return v.error();
+    out[name] = std::move(v).value();
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<OpId>> Replica::heads_of(const std::string& id, const std::string& field) {
+  auto s = statement("SELECT origin, counter FROM heads WHERE record = ? AND field = ?");
+  if (!s) return s.error();
+  (*s)->bind(1, id).bind(2, field);
+  std::vector<OpId> heads;
+  while ((*s)->step())
+    heads.push_back({origins_[static_cast<std::size_t>((*s)->int64(0))],
+                     static_cast<std::uint64_t>((*s)->int64(1))});
+  if (!(*s)->status()) return (*s)->status().error();
+  return heads;
+}
+
+Status Replica::check_references(const schema::Entity& entity, const json& fields) {
+  for (const auto& f : entity.fields) {
+    auto it = fields.find(f.name);
+    if (it == fields.end() || it->is_null() || f.target.empty()) continue;
+    const schema::Entity& target = *schema_.entity(f.target);
+    const json ids = it->is_array() ? *it : json::array({*it});
+    for (const auto& id : ids) {
+      auto s = statement(entity_sql(target).exists_live);
+      if (!s) return s.error();
+      (*s)->bind(1, id.get<std::string>());
+      if (!(*s)->step()) {
+        if (!(*s)->status()) return (*s)->status();
+        return make_error(Errc::unknown_record, entity.name + "." + f.name + ": no " + target.name +
+                                                    " with id " + id.get<std::string>() +
+                                                    " on this replica");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Result<Change> Replica::make_local_change(const schema::Entity& entity, const std::string& id,
+                                          ChangeKind kind, const json& fields) {
+  auto row = load_row(entity, id);
+  if (!row) return row.error();
+  Change c{info_.replica_id, counter_ + 1, clock_.now(), info_.user, entity.name, id, kind, {}};
+  auto add_op = [&](const std::string& name, const json& value) -> Status {
+    FieldOp op{name, value, {}};
+    if (name != kDeletedField) {
+      // The author replaces what they see: every head if the field is in
+      // conflict, else the current winner, else nothing.
+      auto heads = heads_of(id, name);
+      if (!heads) return heads.error();
+      op.prev = std::move(heads).value();
+      const auto& clock = *row ? (*row)->clocks[field_index(entity, name)] : std::nullopt;
+      if (op.prev.empty() && clock) op.prev.push_back({origins_[clock->origin], clock->counter});
+    }
+    c.ops.push_back(std::move(op));
+    return Status::Ok();
+  };
+  if (kind == ChangeKind::remove) {
+    if (Status s = add_op(std::string(kDeletedField), true); !s) return s.error();
+    return c;
+  }
+  for (const auto& f : entity.fields)  // schema order, so logs read the same everywhere
+    if (auto it = fields.find(f.name); it != fields.end())
+      if (Status s = add_op(f.name, *it); !s) return s.error();
+  return c;
+}
+
+Status Replica::commit_local(Change change) {
+  auto tx = Transaction::begin(db_);
+  if (!tx) return tx.error();
+  auto fail = [&](Error e) -> Status {
+    tx->reset();
+    (void)load();
+    return e;
+  };
+  auto origin = origin_index(info_.replica_id);
+  if (!origin) return fail(origin.error());
+  auto applied = apply_one(change, *origin);
+  if (!applied) return fail(applied.error());
+  counter_ = change.last();
+  if (Status s = save_knowledge(); !s) return fail(s.error());
+  if (Status s = (*tx)->commit(); !s) return fail(s.error());
+  return Status::Ok();
+}
+
+Result<std::string> Replica::create_record(const std::string& entity_name, json fields) {
+  auto entity = schema_.find_entity(entity_name);
+  if (!entity) return entity.error();
+  const schema::Entity& e = **entity;
+  if (fields.is_object() && e.field("site") && !fields.contains("site"))
+    fields["site"] = info_.site;
+  auto values = normalize_fields(e, fields);
+  if (!values) return values.error();
+  for (auto it = values->begin(); it != values->end();)
+    it = it->is_null() ? values->erase(it) : std::next(it);
+  if (Status s = schema::check_required(e, *values); !s) return s.error();
+  if (Status s = check_references(e, *values); !s) return s.error();
+
+  const std::string id = new_uuid();
+  auto change = make_local_change(e, id, ChangeKind::edit, *values);
+  if (!change) return change.error();
+  if (Status s = commit_local(std::move(change).value()); !s) return s.error();
+  return id;
+}
+
+Status Replica::update_record(const std::string& entity_name, const std::string& id, json fields) {
+  auto entity = schema_.find_entity(entity_name);
+  if (!entity) return entity.error();
+  const schema::Entity& e = **entity;
+  auto current = get(entity_name, id);
+  if (!current) return current.error();
+  if (current->deleted) return make_error(Errc::record_deleted, e.name + " " + id + " was deleted");
+  auto values = normalize_fields(e, fields);
+  if (!values) return values.error();
+  if (values->empty())
+    return make_error(Errc::invalid_argument, "nothing to change: give at least one field=value");
+  for (const auto& f : e.fields)
+    if (f.required && values->contains(f.name) && (*values)[f.name].is_null())
+      return make_error(Errc::missing_required, e.name + "." + f.name + " is required");
+  if (Status s = check_references(e, *values); !s) return s.error();
+
+  auto change = make_local_change(e, id, ChangeKind::edit, *values);
+  if (!change) return change.error();
+  return commit_local(std::move(change).value());
+}
+
+Status Replica::delete_record(const std::string& entity_name, const std::string& id) {
+  auto current = get(entity_name, id);
+  if (!current) return current.error();
+  if (current->deleted)
+    return make_error(Errc::record_deleted, entity_name + " " + id + " is already deleted");
+  auto change = make_local_change(*schema_.entity(entity_name), id, ChangeKind::remove, nullptr);
+  if (!change) return change.error();
+  return commit_local(std::move(change).value());
+}
+
+Status Replica::settle(const std::string& id, const std::string& field, const json& value) {
+  auto all = conflicts();
+  if (!all) return all.error();
+  auto it = std::find_if(all->begin(), all->end(),
+                         [&](const Conflict& c) { return c.record == id && c.field == field; });
+  if (it == all->end())
+    return make_error(Errc::no_such_conflict, "no open conflict on " + field + " of " + id);
+  const schema::Entity& e = *schema_.entity(it->entity);
+  auto v = schema::normalize_value(e, *e.field(field), value);
+  if (!v) return v.error();
+  if (v->is_null() && e.field(field)->required)
+    return make_error(Errc::missing_required, e.name + "." + field + " is required");
+
+  auto change = make_local_change(e, id, ChangeKind::settle, json{{field, *v}});
+  if (!change) return change.error();
+  return commit_local(std::move(change).value());
+}
+
+}  // namespace relais::store

@@ -1,0 +1,126 @@
+#include "relais/store/sqlite.h"
+
+namespace relais::store {
+namespace {
+
+Error io_error(sqlite3* db, std::string_view what) {
+  return make_error(Errc::store_io, std::string(what) + ": " + sqlite3_errmsg(db));
+}
+
+}  // namespace
+
+Result<Database> Database::open(const std::string& path, bool create) {
+  sqlite3* raw = nullptr;
+  const int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  Database db;
+  db.db_.reset(raw);
+  if (rc != SQLITE_OK) {
+    return make_error(Errc::store_io, "cannot open '" + path +
+                                          "': " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, 5000);
+  return db;
+}
+
+Status Database::exec(std::string_view sql) {
+  char* message = nullptr;
+  const std::string text(sql);
+  if (sqlite3_exec(db_.get(), text.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string m = message ? message : "unknown error";
+    sqlite3_free(message);
+    return make_error(Errc::store_io, "sqlite: " + m);
+  }
+  return Status::Ok();
+}
+
+Result<Statement> Database::prepare(std::string_view sql) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
+                         SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK)
+    return io_error(db_.get(), "prepare '" + std::string(sql.substr(0, 60)) + "'");
+  Statement s;
+  s.stmt_.reset(raw);
+  return s;
+}
+
+std::string Database::last_error() const {
+  return sqlite3_errmsg(db_.get());
+}
+std::int64_t Database::changes() const {
+  return sqlite3_changes64(db_.get());
+}
+
+Statement& Statement::bind(int index, std::int64_t value) {
+  sqlite3_bind_int64(stmt_.get(), index, value);
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view value) {
+  sqlite3_bind_text64(stmt_.get(), index, value.data(), value.size(), SQLITE_TRANSIENT,
+                      SQLITE_UTF8);
+  return *this;
+}
+
+Statement& Statement::bind_null(int index) {
+  sqlite3_bind_null(stmt_.get(), index);
+  return *this;
+}
+
+bool Statement::step() {
+  const int rc = sqlite3_step(stmt_.get());
+  if (rc == SQLITE_ROW) return true;
+  if (rc != SQLITE_DONE) status_ = io_error(sqlite3_db_handle(stmt_.get()), "step");
+  return false;
+}
+
+Status Statement::run() {
+  status_ = Status::Ok();
+  while (step()) {
+  }
+  Status result = status_;
+  reset();
+  return result;
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_.get());
+  sqlite3_clear_bindings(stmt_.get());
+}
+
+bool Statement::is_null(int col) const {
+  return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL;
+}
+
+std::int64_t Statement::int64(int col) const {
+  return sqlite3_column_int64(stmt_.get(), col);
+}
+
+std::string Statement::text(int col) const {
+  return std::string(text_view(col));
+}
+
+std::string_view Statement::text_view(int col) const {
+  const auto* p = sqlite3_column_text(stmt_.get(), col);
+  if (!p) return {};
+  return {reinterpret_cast<const char*>(p),
+          static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), col))};
+}
+
+Result<std::unique_ptr<Transaction>> Transaction::begin(Database& db) {
+  if (Status s = db.exec("BEGIN IMMEDIATE"); !s) return s.error();
+  return std::unique_ptr<Transaction>(new Transaction(db));
+}
+
+Transaction::~Transaction() {
+  if (!done_) (void)db_.exec("ROLLBACK");
+}
+
+Status Transaction::commit() {
+  Status s = db_.exec("COMMIT");
+  if (s) done_ = true;
+  return s;
+}
+
+}  // namespace relais::store

@@ -1,0 +1,57 @@
+// The `relais` command-line client: shared context and the command table.
+#pragma once
+
+#include <iosfwd>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "args.h"
+#include "relais/error.h"
+#include "relais/store/replica.h"
+
+namespace relais::cli {
+
+// What a command works with: parsed arguments, where to print, and the
+// replica (opened on first use, migrated if older).
+class Context {
+ public:
+  Context(Args args, std::ostream& out) : args_(std::move(args)), out_(out) {}
+
+  const Args& args() const { return args_; }
+  std::ostream& out() { return out_; }
+  bool json() const { return args_.json; }
+  Result<store::Replica*> replica();
+
+ private:
+  Args args_;
+  std::ostream& out_;
+  std::unique_ptr<store::Replica> replica_;
+};
+
+struct Command {
+  std::string_view name;
+  std::string_view usage;    // arguments after the command name
+  std::string_view summary;  // one line
+  std::string_view details;  // paragraphs shown by --help
+  OptionSpec options;
+  std::size_t min_positional = 0;
+  std::size_t max_positional = 0;
+  Status (*run)(Context&);
+};
+
+// Commands on records (commands_records.cpp) and on the op log and
+// exchange (commands_log.cpp).
+const std::vector<Command>& record_commands();
+const std::vector<Command>& log_commands();
+
+// Reads `field=value` arguments into a JSON object of typed, normalised values.
+Result<nlohmann::json> parse_assignments(const store::Replica& replica, const std::string& entity,
+                                         const std::vector<std::string>& args, std::size_t from);
+
+// Prints a value for people: sets joined by ", ", strings bare.
+std::string display(const nlohmann::json& value);
+
+}  // namespace relais::cli

@@ -1,0 +1,102 @@
+// The one registry of error codes of Relais, shared by every layer, the CLI's
+// exit codes and (later) the sync protocol. docs/errors.md lists them.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace relais {
+
+// Stable numeric codes: never renumber one, only add. The hundreds group them:
+// 1xx bad input against the schema, 2xx bundles and exchange, 3xx the store.
+enum class Errc : int {
+  unknown_entity = 101,
+  unknown_field = 102,
+  wrong_type = 103,
+  value_not_allowed = 104,
+  missing_required = 105,
+  value_too_long = 106,
+  invalid_format = 107,
+  unknown_record = 108,
+  record_deleted = 109,
+  no_such_conflict = 110,
+  invalid_argument = 111,
+
+  bundle_malformed = 201,
+  bundle_truncated = 202,
+  bundle_newer_schema = 203,
+  bundle_unsupported_format = 204,
+  bundle_checksum_mismatch = 205,
+  op_id_overlap = 206,
+
+  store_io = 301,
+  store_corrupt = 302,
+  replica_exists = 303,
+  replica_missing = 304,
+  replica_newer_schema = 305,
+  schema_invalid = 306,
+};
+
+// Stable snake_case name of a code, as printed in --json output.
+std::string_view errc_name(Errc code);
+
+// What went wrong, for a person: `message` names the entity, field, value or
+// line at fault. Cheap to move; carries no personal value beyond what the
+// user typed in the same command.
+struct Error {
+  Errc code;
+  std::string message;
+};
+
+// A value or an Error. The store, the schema and the exchange layers return
+// this on every path that can fail on bad input or I/O; exceptions are kept
+// for programming errors.
+template <class T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT
+
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+
+  // REQUIRES: ok().
+  T& value() & { return std::get<0>(v_); }
+  const T& value() const& { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+
+  // REQUIRES: !ok().
+  const Error& error() const { return std::get<1>(v_); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+// Success or an Error, for operations that produce nothing.
+class [[nodiscard]] Status {
+ public:
+  Status() = default;
+  Status(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT
+  static Status Ok() { return Status(); }
+
+  bool ok() const { return ok_; }
+  explicit operator bool() const { return ok_; }
+  // REQUIRES: !ok().
+  const Error& error() const { return error_; }
+
+ private:
+  Error error_{};
+  bool ok_ = true;
+};
+
+inline Error make_error(Errc code, std::string message) {
+  return Error{code, std::move(message)};
+}
+
+}  // namespace relais

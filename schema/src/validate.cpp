@@ -1,0 +1,222 @@
+#include "relais/schema/validate.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <set>
+#include <string>
+
+namespace relais::schema {
+namespace {
+
+using nlohmann::json;
+
+std::string where(const Entity& e, const Field& f) {
+  return e.name + "." + f.name;
+}
+
+Error wrong_type(const Entity& e, const Field& f, const json& v) {
+  return make_error(Errc::wrong_type, where(e, f) + " expects " + std::string(type_name(f.type)) +
+                                          ", got " + std::string(v.type_name()));
+}
+
+Error bad_format(const Entity& e, const Field& f, std::string_view what) {
+  return make_error(Errc::invalid_format, where(e, f) + ": " + std::string(what));
+}
+
+std::string trim(std::string_view s) {
+  auto space = [](unsigned char c) { return std::isspace(c) != 0; };
+  while (!s.empty() && space(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && space(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return std::string(s);
+}
+
+std::size_t code_points(std::string_view s) {
+  return static_cast<std::size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+bool has_control_char(std::string_view s, bool allow_newline) {
+  return std::any_of(s.begin(), s.end(), [&](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u < 0x20 && !(allow_newline && c == '\n')) || u == 0x7F;
+  });
+}
+
+bool is_email(std::string_view s) {
+  const auto at = s.find('@');
+  if (at == 0 || at == std::string_view::npos || s.find('@', at + 1) != std::string_view::npos)
+    return false;
+  const auto domain = s.substr(at + 1);
+  const auto dot = domain.rfind('.');
+  return dot != std::string_view::npos && dot > 0 && dot + 2 <= domain.size() &&
+         s.find(' ') == std::string_view::npos;
+}
+
+// Keeps a leading '+' and the digits; separators people type are dropped.
+Result<std::string> normalize_phone(const Entity& e, const Field& f, std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (std::isdigit(static_cast<unsigned char>(c)))
+      out += c;
+    else if (c == '+' && out.empty() && i == s.find_first_not_of(' '))
+      out += c;
+    else if (c != ' ' && c != '.' && c != '-' && c != '(' && c != ')')
+      return bad_format(e, f, "a phone number holds digits, spaces, dots, dashes and a leading +");
+  }
+  const std::size_t digits = out.size() - (out.starts_with('+') ? 1 : 0);
+  if (digits < 8 || digits > 15) return bad_format(e, f, "a phone number has 8 to 15 digits");
+  return out;
+}
+
+Result<json> normalize_string(const Entity& e, const Field& f, const json& v) {
+  if (!v.is_string()) return wrong_type(e, f, v);
+  std::string s = trim(v.get_ref<const std::string&>());
+  if (has_control_char(s, f.type == FieldType::text))
+    return bad_format(e, f, "control characters are not allowed");
+  switch (f.type) {
+    case FieldType::date:
+      if (!is_date(s)) return bad_format(e, f, "'" + s + "' is not a date (YYYY-MM-DD)");
+      break;
+    case FieldType::email:
+      std::transform(s.begin(), s.end(), s.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (!is_email(s)) return bad_format(e, f, "'" + s + "' is not an e-mail address");
+      break;
+    case FieldType::phone: {
+      auto phone = normalize_phone(e, f, s);
+      if (!phone) return phone.error();
+      s = std::move(phone).value();
+      break;
+    }
+    case FieldType::postal_code:
+      if (s.size() != 5 || !std::all_of(s.begin(), s.end(), ::isdigit))
+        return bad_format(e, f, "'" + s + "' is not a postal code (five digits)");
+      break;
+    case FieldType::enumeration:
+      if (!f.allows(s)) {
+        std::string allowed;
+        for (const auto& a : f.values) allowed += (allowed.empty() ? "" : ", ") + a;
+        return make_error(Errc::value_not_allowed,
+                          where(e, f) + ": '" + s + "' is not allowed (allowed: " + allowed + ")");
+      }
+      break;
+    case FieldType::reference:
+      if (!is_uuid(s)) return bad_format(e, f, "'" + s + "' is not a record id (a UUID)");
+      break;
+    default:
+      break;
+  }
+  if (f.max_length && code_points(s) > *f.max_length)
+    return make_error(Errc::value_too_long, where(e, f) + " is limited to " +
+                                                std::to_string(*f.max_length) + " characters");
+  return json(std::move(s));
+}
+
+Result<json> normalize_set(const Entity& e, const Field& f, const json& v) {
+  if (!v.is_array()) return wrong_type(e, f, v);
+  std::set<std::string> items;
+  Field item = f;
+  item.type = f.type == FieldType::enum_set ? FieldType::enumeration : FieldType::reference;
+  for (const auto& x : v) {
+    auto n = normalize_string(e, item, x);
+    if (!n) return n.error();
+    items.insert(n->get<std::string>());
+  }
+  return json(std::vector<std::string>(items.begin(), items.end()));
+}
+
+}  // namespace
+
+bool is_date(std::string_view s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+  int y = 0, m = 0, d = 0;
+  auto num = [&](std::size_t at, std::size_t len, int& out) {
+    auto r = std::from_chars(s.data() + at, s.data() + at + len, out);
+    return r.ec == std::errc() && r.ptr == s.data() + at + len;
+  };
+  if (!num(0, 4, y) || !num(5, 2, m) || !num(8, 2, d)) return false;
+  if (y < 1900 || y > 2200 || m < 1 || m > 12 || d < 1) return false;
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return d <= kDays[m - 1] + (m == 2 && leap ? 1 : 0);
+}
+
+bool is_uuid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash != (s[i] == '-')) return false;
+    if (!dash && !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+    if (!dash && std::isupper(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
+Result<json> normalize_value(const Entity& e, const Field& f, const json& v) {
+  if (v.is_null()) return v;
+  switch (f.type) {
+    case FieldType::integer:
+      if (!v.is_number_integer()) return wrong_type(e, f, v);
+      return v;
+    case FieldType::boolean:
+      if (!v.is_boolean()) return wrong_type(e, f, v);
+      return v;
+    case FieldType::enum_set:
+    case FieldType::reference_set:
+      return normalize_set(e, f, v);
+    default:
+      return normalize_string(e, f, v);
+  }
+}
+
+Result<json> parse_value_text(const Entity& e, const Field& f, std::string_view text) {
+  const std::string t = trim(text);
+  if (t.empty()) return json(nullptr);
+  switch (f.type) {
+    case FieldType::integer: {
+      long long n = 0;
+      auto r = std::from_chars(t.data(), t.data() + t.size(), n);
+      if (r.ec != std::errc() || r.ptr != t.data() + t.size())
+        return make_error(Errc::wrong_type, where(e, f) + " expects an integer, got '" + t + "'");
+      return json(n);
+    }
+    case FieldType::boolean: {
+      std::string l = t;
+      std::transform(l.begin(), l.end(), l.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (l == "true" || l == "yes" || l == "oui" || l == "1") return json(true);
+      if (l == "false" || l == "no" || l == "non" || l == "0") return json(false);
+      return make_error(Errc::wrong_type,
+                        where(e, f) + " expects true or false (oui/non), got '" + t + "'");
+    }
+    case FieldType::enum_set:
+    case FieldType::reference_set: {
+      json items = json::array();
+      std::size_t start = 0;
+      while (start <= t.size()) {
+        const auto comma = std::min(t.find(',', start), t.size());
+        const std::string item = trim(std::string_view(t).substr(start, comma - start));
+        if (!item.empty()) items.push_back(item);
+        start = comma + 1;
+      }
+      return normalize_value(e, f, items);
+    }
+    default:
+      return normalize_value(e, f, json(t));
+  }
+}
+
+Status check_required(const Entity& e, const json& fields) {
+  for (const auto& f : e.fields) {
+    if (!f.required) continue;
+    auto it = fields.find(f.name);
+    if (it == fields.end() || it->is_null() ||
+        (it->is_string() && it->get_ref<const std::string&>().empty()))
+      return make_error(Errc::missing_required, e.name + "." + f.name + " is required");
+  }
+  return Status::Ok();
+}
+
+}  // namespace relais::schema

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Runs the `relais` program on bad input: each case must exit with the
+# documented code, print a message naming the problem, and leave the replica
+# exactly as it was (same digest, same op log).
+# usage: bad_input_test.sh PATH_TO_RELAIS
+set -uo pipefail
+
+relais_bin=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export RELAIS_REPLICA="$work/site.db"
+passed=0
+failed=0
+
+state() { "$relais_bin" digest && "$relais_bin" --json log --limit 1000; }
+
+# expect CODE PATTERN -- ARGS...: runs relais ARGS, checks the exit code, that
+# stderr matches PATTERN, and that the replica did not change.
+expect() {
+  local code=$1 pattern=$2
+  shift 3
+  local before after err rc
+  before=$(state)
+  err=$("$relais_bin" "$@" 2>&1 >/dev/null)
+  rc=$?
+  after=$(state)
+  if [ "$rc" -eq "$code" ] && grep -qE -- "$pattern" <<<"$err" && [ "$before" = "$after" ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL: relais $* -> exit $rc (want $code), stderr: $err" >&2
+    [ "$before" = "$after" ] || echo "      and the replica changed" >&2
+  fi
+}
+
+"$relais_bin" init --site lyon --user cefi.test >/dev/null || exit 1
+person=$("$relais_bin" add person first_name=Lina last_name=Benali) || exit 1
+"$relais_bin" export-ops "$work/good.ops" >/dev/null || exit 1
+
+expect 3 "unknown entity 'persn'" -- add persn first_name=A
+expect 3 "unknown field 'age' for person" -- add person first_name=A last_name=B age=3
+expect 3 "person.situation: 'retired' is not allowed" -- add person first_name=A last_name=B situation=retired
+expect 3 "person.last_name is required" -- add person first_name=A
+expect 3 "birth_date: '2007-02-30' is not a date" -- add person first_name=A last_name=B birth_date=2007-02-30
+expect 3 "task.done expects true or false" -- add task title=T due_date=2026-12-01 owner=x done=maybe
+expect 3 "person.first_name is required" -- edit person "$person" first_name=
+expect 3 "limited to 280 characters" -- add interaction person="$person" date=2026-12-01 channel=sms note="$(printf 'x%.0s' {1..300})"
+expect 4 "no event with id" -- add person first_name=A last_name=B met_at=01a23cbd-02c1-763f-9432-c41314acf8d9
+expect 4 "no person with id" -- show person 01a23cbd-02c1-763f-9432-c41314acf8d9
+expect 4 "no open conflict" -- settle "$person" phone --pick 1
+expect 2 "expected field=value" -- add person first_name
+expect 2 "unknown option --frob" -- list person --frob 1
+expect 2 "unknown command" -- frobnicate
+
+head -c 200 "$work/good.ops" >"$work/cut.ops"
+head -n 1 "$work/good.ops" >"$work/no-end.ops"
+sed 's/"schema_version":[0-9]*/"schema_version":99/' "$work/good.ops" >"$work/newer.ops"
+sed 's/Benali/Benalj/' "$work/good.ops" >"$work/altered.ops"
+sed '2s/.*/{"origin": oops/' "$work/good.ops" >"$work/malformed.ops"
+sed '2s/"first_name"/"first_nam"/' "$work/good.ops" >"$work/bad-field.ops"
+echo 'hello' >"$work/not-a-bundle.ops"
+expect 5 "cut short" -- import-ops "$work/cut.ops"
+expect 5 "without its closing line" -- import-ops "$work/no-end.ops"
+expect 6 "schema version 99" -- import-ops "$work/newer.ops"
+expect 5 "altered or damaged" -- import-ops "$work/altered.ops"
+expect 5 "line 2: not valid JSON" -- import-ops "$work/malformed.ops"
+expect 3 "line 2: unknown field 'first_nam'" -- import-ops "$work/bad-field.ops"
+expect 5 "not a Relais operation bundle" -- import-ops "$work/not-a-bundle.ops"
+expect 1 "cannot read" -- import-ops "$work/missing.ops"
+
+# A bundle replayed is a no-op: exit 0, nothing applied, state unchanged.
+before=$(state)
+out=$("$relais_bin" import-ops "$work/good.ops")
+if [ $? -eq 0 ] && grep -q "applied 0 change" <<<"$out" && [ "$before" = "$(state)" ]; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+  echo "FAIL: replaying a bundle changed the replica: $out" >&2
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
