@@ -1,8 +1,8 @@
 #include "relais/exchange/bundle.h"
 
-#include <openssl/evp.h>
-
 #include <nlohmann/json.hpp>
+
+#include "relais/store/sha256.h"
 
 namespace relais::exchange {
 namespace {
@@ -10,19 +10,6 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kFormatName = "relais-ops";
-
-std::string sha256_hex(std::string_view bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &n, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < n; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 0x0F];
-  }
-  return out;
-}
 
 Error at_line(std::size_t line, const Error& e) {
   return make_error(e.code, "line " + std::to_string(line) + ": " + e.message);
@@ -34,7 +21,8 @@ Error malformed(std::size_t line, const std::string& what) {
 
 Result<BundleHeader> parse_header(std::string_view text, const schema::Schema& schema) {
   const json h = json::parse(text, nullptr, false);
-  if (h.is_discarded() || !h.is_object() || h.value("format", "") != kFormatName)
+  const auto format = h.is_object() ? h.find("format") : h.end();
+  if (format == h.end() || !format->is_string() || *format != kFormatName)
     return make_error(Errc::bundle_malformed, "not a Relais operation bundle");
   BundleHeader header;
   try {
@@ -46,6 +34,9 @@ Result<BundleHeader> parse_header(std::string_view text, const schema::Schema& s
   } catch (const json::exception& e) {
     return make_error(Errc::bundle_malformed, std::string("bad header: ") + e.what());
   }
+  if (header.format_version < 1)
+    return make_error(Errc::bundle_unsupported_format,
+                      "unknown bundle layout version " + std::to_string(header.format_version));
   if (header.format_version > kBundleFormatVersion)
     return make_error(Errc::bundle_unsupported_format,
                       "bundle layout version " + std::to_string(header.format_version) +
@@ -80,7 +71,10 @@ std::string encode_bundle(const BundleHeader& header, const std::vector<store::C
     out += '\n';
     ops += c.ops.size();
   }
-  out += json{{"end", true}, {"changes", changes.size()}, {"ops", ops}, {"sha256", sha256_hex(out)}}
+  out += json{{"end", true},
+              {"changes", changes.size()},
+              {"ops", ops},
+              {"sha256", store::sha256_hex(out)}}
              .dump();
   out += '\n';
   return out;
@@ -108,9 +102,12 @@ Result<Bundle> decode_bundle(std::string_view bytes, const schema::Schema& schem
       const json j = json::parse(text, nullptr, false);
       if (j.is_discarded()) return malformed(line, "not valid JSON");
       if (j.is_object() && j.contains("end")) {
-        const std::string expected = sha256_hex(bytes.substr(0, pos));
-        if (j.value("changes", std::size_t{0}) != bundle.changes.size() ||
-            j.value("sha256", "") != expected)
+        const std::string expected = store::sha256_hex(bytes.substr(0, pos));
+        // Read without value(): a damaged closing line must be refused, not throw.
+        const auto count = j.find("changes"), sum = j.find("sha256");
+        if (count == j.end() || !count->is_number_unsigned() ||
+            count->get<std::size_t>() != bundle.changes.size() || sum == j.end() ||
+            !sum->is_string() || *sum != expected)
           return at_line(line, make_error(Errc::bundle_checksum_mismatch,
                                           "the closing count or checksum does not match: the "
                                           "file was altered or damaged"));

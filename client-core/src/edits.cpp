@@ -89,7 +89,10 @@ Result<Change> Replica::make_local_change(const schema::Entity& entity, const st
   return c;
 }
 
-Status Replica::commit_local(Change change) {
+// Makes the change inside the transaction that writes it, after catching up
+// with what other processes wrote, so that its counter and `prev` are current.
+Status Replica::commit_local(const schema::Entity& entity, const std::string& id, ChangeKind kind,
+                             const json& fields) {
   auto tx = Transaction::begin(db_);
   if (!tx) return tx.error();
   auto fail = [&](Error e) -> Status {
@@ -97,11 +100,14 @@ Status Replica::commit_local(Change change) {
     (void)load();
     return e;
   };
+  if (Status s = refresh(); !s) return fail(s.error());
+  auto change = make_local_change(entity, id, kind, fields);
+  if (!change) return fail(change.error());
   auto origin = origin_index(info_.replica_id);
   if (!origin) return fail(origin.error());
-  auto applied = apply_one(change, *origin);
+  auto applied = apply_one(*change, *origin);
   if (!applied) return fail(applied.error());
-  counter_ = change.last();
+  counter_ = change->last();
   if (Status s = save_knowledge(); !s) return fail(s.error());
   if (Status s = (*tx)->commit(); !s) return fail(s.error());
   return Status::Ok();
@@ -121,9 +127,7 @@ Result<std::string> Replica::create_record(const std::string& entity_name, json 
   if (Status s = check_references(e, *values); !s) return s.error();
 
   const std::string id = new_uuid();
-  auto change = make_local_change(e, id, ChangeKind::edit, *values);
-  if (!change) return change.error();
-  if (Status s = commit_local(std::move(change).value()); !s) return s.error();
+  if (Status s = commit_local(e, id, ChangeKind::edit, *values); !s) return s.error();
   return id;
 }
 
@@ -143,9 +147,7 @@ Status Replica::update_record(const std::string& entity_name, const std::string&
       return make_error(Errc::missing_required, e.name + "." + f.name + " is required");
   if (Status s = check_references(e, *values); !s) return s.error();
 
-  auto change = make_local_change(e, id, ChangeKind::edit, *values);
-  if (!change) return change.error();
-  return commit_local(std::move(change).value());
+  return commit_local(e, id, ChangeKind::edit, *values);
 }
 
 Status Replica::delete_record(const std::string& entity_name, const std::string& id) {
@@ -153,9 +155,7 @@ Status Replica::delete_record(const std::string& entity_name, const std::string&
   if (!current) return current.error();
   if (current->deleted)
     return make_error(Errc::record_deleted, entity_name + " " + id + " is already deleted");
-  auto change = make_local_change(*schema_.entity(entity_name), id, ChangeKind::remove, nullptr);
-  if (!change) return change.error();
-  return commit_local(std::move(change).value());
+  return commit_local(*schema_.entity(entity_name), id, ChangeKind::remove, nullptr);
 }
 
 Status Replica::settle(const std::string& id, const std::string& field, const json& value) {
@@ -171,9 +171,7 @@ Status Replica::settle(const std::string& id, const std::string& field, const js
   if (v->is_null() && e.field(field)->required)
     return make_error(Errc::missing_required, e.name + "." + field + " is required");
 
-  auto change = make_local_change(e, id, ChangeKind::settle, json{{field, *v}});
-  if (!change) return change.error();
-  return commit_local(std::move(change).value());
+  return commit_local(e, id, ChangeKind::settle, json{{field, *v}});
 }
 
 }  // namespace relais::store

@@ -4,20 +4,47 @@
 
 #include <array>
 #include <charconv>
+#include <mutex>
 #include <stdexcept>
 
 #include "relais/store/hlc.h"
 
 namespace relais::store {
+namespace {
+
+struct Stamp {
+  std::uint64_t ms;
+  unsigned seq;  // 12 bits
+};
+
+// The time and sequence of the next id. Ids made in one millisecond count
+// up from a random start in the 12 bits after the version (RFC 9562, 6.2,
+// method 1), so they too sort in the order they were made; if the wall clock
+// steps back, or 4096 ids fill a millisecond, time is carried forward.
+Stamp next_stamp(unsigned random_start) {
+  static std::mutex mu;
+  static Stamp last{0, 0};
+  std::lock_guard<std::mutex> lock(mu);
+  const std::uint64_t ms = HybridClock::system_wall_ms();
+  if (ms > last.ms) {
+    last = {ms, random_start & 0x7FF};  // the lower half leaves room to count
+  } else if (++last.seq > 0xFFF) {
+    last = {last.ms + 1, 0};
+  }
+  return last;
+}
+
+}  // namespace
 
 std::string new_uuid() {
   std::array<unsigned char, 16> b{};
   if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1)
     throw std::runtime_error("OpenSSL RAND_bytes failed");
-  const std::uint64_t ms = HybridClock::system_wall_ms();
+  const Stamp stamp = next_stamp(b[6] * 256u + b[7]);
   for (int i = 0; i < 6; ++i)
-    b[static_cast<std::size_t>(i)] = static_cast<unsigned char>(ms >> (40 - 8 * i));
-  b[6] = static_cast<unsigned char>(0x70 | (b[6] & 0x0F));  // version 7
+    b[static_cast<std::size_t>(i)] = static_cast<unsigned char>(stamp.ms >> (40 - 8 * i));
+  b[6] = static_cast<unsigned char>(0x70 | (stamp.seq >> 8));  // version 7
+  b[7] = static_cast<unsigned char>(stamp.seq & 0xFF);
   b[8] = static_cast<unsigned char>(0x80 | (b[8] & 0x3F));  // RFC 9562 variant
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;

@@ -15,6 +15,7 @@
 // record from all of its logged operations.
 #include <algorithm>
 #include <set>
+#include <string_view>
 
 #include "relais/store/replica.h"
 #include "replica_internal.h"
@@ -23,6 +24,120 @@ namespace relais::store {
 namespace {
 
 using nlohmann::json;
+
+// True if dump() writes `s` between quotes unchanged: well-formed UTF-8
+// without control characters, quotes or backslashes. dump() escapes those
+// and throws on malformed UTF-8, so such strings are left to dump().
+bool verbatim_in_json(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* const end = p + s.size();
+  // A continuation byte within [lo, hi] at q (Unicode 15, table 3-7).
+  auto cont = [end](const unsigned char* q, int lo = 0x80, int hi = 0xBF) {
+    return q < end && *q >= lo && *q <= hi;
+  };
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      if (c < 0x20 || c == '"' || c == '\\') return false;
+      p += 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      if (!cont(p + 1)) return false;
+      p += 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      if (!cont(p + 1, c == 0xE0 ? 0xA0 : 0x80, c == 0xED ? 0x9F : 0xBF) || !cont(p + 2))
+        return false;
+      p += 3;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      if (!cont(p + 1, c == 0xF0 ? 0x90 : 0x80, c == 0xF4 ? 0x8F : 0xBF) || !cont(p + 2) ||
+          !cont(p + 3))
+        return false;
+      p += 4;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Appends `s` as dump() writes a JSON string.
+void append_json_string(std::string& out, const std::string& s) {
+  if (!verbatim_in_json(s)) {
+    out += json(s).dump();
+    return;
+  }
+  out += '"';
+  out += s;
+  out += '"';
+}
+
+// Appends `v` as v.dump() writes it.
+void append_json(std::string& out, const json& v) {
+  if (v.is_string() && verbatim_in_json(v.get_ref<const std::string&>())) {
+    out += '"';
+    out += v.get_ref<const std::string&>();
+    out += '"';
+  } else {
+    out += v.dump();
+  }
+}
+
+// Appends `n` in decimal, as dump() writes an unsigned number.
+void append_number(std::string& out, std::uint64_t n) {
+  char buf[20];
+  char* p = buf + sizeof buf;
+  do {
+    *--p = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n != 0);
+  out.append(p, static_cast<std::size_t>(buf + sizeof buf - p));
+}
+
+// One entry of a row's _clocks text.
+struct StoredClock {
+  std::string_view field;
+  std::uint64_t hlc = 0, origin = 0, counter = 0;
+};
+
+// Reads _clocks text in exactly the form write_row writes it,
+// {"name":[hlc,origin,counter],...} with no spaces and no escapes in names.
+// False for anything else, which the caller leaves to json::parse. A local
+// edit reads its record's row three times, and parsing this text with
+// nlohmann was a third of the edit's CPU time.
+bool parse_clocks(std::string_view text, std::vector<StoredClock>& out) {
+  std::size_t i = 0;
+  auto eat = [&](char c) {
+    if (i >= text.size() || text[i] != c) return false;
+    ++i;
+    return true;
+  };
+  auto number = [&](std::uint64_t& v) {
+    const std::size_t start = i;
+    v = 0;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+      const auto d = static_cast<std::uint64_t>(text[i] - '0');
+      if (v > (UINT64_MAX - d) / 10) return false;  // would overflow
+      v = v * 10 + d;
+    }
+    // JSON has no leading zeros: "0" alone, or a first digit 1-9.
+    return i > start && (text[start] != '0' || i == start + 1);
+  };
+  if (!eat('{')) return false;
+  if (eat('}')) return i == text.size();
+  do {
+    StoredClock c;
+    if (!eat('"')) return false;
+    const std::size_t end = text.find_first_of("\"\\", i);
+    if (end == std::string_view::npos || text[end] != '"') return false;
+    c.field = text.substr(i, end - i);
+    if (!verbatim_in_json(c.field)) return false;
+    i = end + 1;
+    if (!eat(':') || !eat('[') || !number(c.hlc) || !eat(',') || !number(c.origin) || !eat(',') ||
+        !number(c.counter) || !eat(']'))
+      return false;
+    out.push_back(c);
+  } while (eat(','));
+  return eat('}') && i == text.size();
+}
 
 }  // namespace
 
@@ -59,18 +174,33 @@ json read_value(const Statement& s, int col, const schema::Field& f) {
   }
 }
 
+// Writes the same text as dumping [{"f": field, "p": [op ids], "v": value}]
+// (an nlohmann object dumps its keys sorted: f, p, v; "p" only if non-empty)
+// without building that tree: building, dumping and freeing it per change
+// was the largest cost of applying remote changes (docs/performance.md).
 std::string ops_to_storage(const std::vector<FieldOp>& ops) {
-  json a = json::array();
-  for (const auto& op : ops) {
-    json o = {{"f", op.field}, {"v", op.value}};
+  std::string out;
+  out.reserve(48 * ops.size() + 2);
+  out += '[';
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const FieldOp& op = ops[i];
+    if (i > 0) out += ',';
+    out += "{\"f\":";
+    append_json_string(out, op.field);
     if (!op.prev.empty()) {
-      json p = json::array();
-      for (const auto& id : op.prev) p.push_back(id.str());
-      o["p"] = std::move(p);
+      out += ",\"p\":[";
+      for (std::size_t k = 0; k < op.prev.size(); ++k) {
+        if (k > 0) out += ',';
+        append_json_string(out, op.prev[k].str());
+      }
+      out += ']';
     }
-    a.push_back(std::move(o));
+    out += ",\"v\":";
+    append_json(out, op.value);
+    out += '}';
   }
-  return a.dump();
+  out += ']';
+  return out;
 }
 
 std::vector<FieldOp> ops_from_storage(std::string_view text) {
@@ -90,7 +220,9 @@ bool Replica::clock_less(const FieldClock& a, const FieldClock& b) const {
   return a.counter < b.counter;
 }
 
-Result<ApplyStats> Replica::apply(const std::vector<Change>& changes) {
+Result<ApplyStats> Replica::apply(const std::vector<Change>& changes,
+                                  const std::map<std::string, std::string>& settings,
+                                  const ApplyHook& on_applied) {
   ApplyStats stats;
   auto tx = Transaction::begin(db_);
   if (!tx) return tx.error();
@@ -99,14 +231,18 @@ Result<ApplyStats> Replica::apply(const std::vector<Change>& changes) {
     (void)load();
     return e;
   };
+  if (Status s = refresh(); !s) return fail(s.error());
   for (const auto& c : changes) {
     auto origin = origin_index(c.origin);
     if (!origin) return fail(origin.error());
     auto applied = apply_one(c, *origin);
     if (!applied) return fail(applied.error());
     ++(*applied ? stats.applied : stats.duplicates);
+    if (*applied && on_applied)
+      if (Status s = on_applied(c); !s) return fail(s.error());
   }
   if (Status s = save_knowledge(); !s) return fail(s.error());
+  if (Status s = write_settings(settings); !s) return fail(s.error());
   if (Status s = (*tx)->commit(); !s) return fail(s.error());
   return stats;
 }
@@ -115,19 +251,25 @@ Result<ApplyStats> Replica::apply(const std::vector<Change>& changes) {
 // already held it.
 Result<bool> Replica::apply_one(const Change& c, std::uint32_t origin) {
   if (c.last() <= known_[origin]) return false;
-  auto held = statement(
-      "SELECT first, last FROM changes WHERE origin = ? AND first <= ? "
-      "ORDER BY first DESC LIMIT 1");
-  if (!held) return held.error();
-  (*held)->bind(1, std::int64_t{origin}).bind(2, static_cast<std::int64_t>(c.last()));
-  if ((*held)->step() && static_cast<std::uint64_t>((*held)->int64(1)) >= c.first) {
-    if (static_cast<std::uint64_t>((*held)->int64(0)) == c.first &&
-        static_cast<std::uint64_t>((*held)->int64(1)) == c.last())
-      return false;
-    return make_error(Errc::op_id_overlap, "operations " + c.op_id(0).str() +
-                                               " overlap others already held with other content");
+  // Every change held from this origin ends at or below max_stored_ (kept
+  // current within the transaction: refresh() reloads it if another
+  // connection wrote), so a change starting above it is new and needs no
+  // lookup. That is the usual case: changes arrive in counter order.
+  if (c.first <= max_stored_[origin]) {
+    auto held = statement(
+        "SELECT first, last FROM changes WHERE origin = ? AND first <= ? "
+        "ORDER BY first DESC LIMIT 1");
+    if (!held) return held.error();
+    (*held)->bind(1, std::int64_t{origin}).bind(2, static_cast<std::int64_t>(c.last()));
+    if ((*held)->step() && static_cast<std::uint64_t>((*held)->int64(1)) >= c.first) {
+      if (static_cast<std::uint64_t>((*held)->int64(0)) == c.first &&
+          static_cast<std::uint64_t>((*held)->int64(1)) == c.last())
+        return false;
+      return make_error(Errc::op_id_overlap, "operations " + c.op_id(0).str() +
+                                                 " overlap others already held with other content");
+    }
+    if (!(*held)->status()) return (*held)->status().error();
   }
-  if (!(*held)->status()) return (*held)->status().error();
 
   auto ins = statement(
       "INSERT INTO changes(origin, first, last, hlc, author, entity, record, "
@@ -198,7 +340,17 @@ Result<std::optional<Replica::RowState>> Replica::load_row(const schema::Entity&
     row.values.push_back(read_value(**s, i + 1, e.fields[static_cast<std::size_t>(i)]));
   row.deleted = (*s)->int64(n + 1) != 0;
   row.clocks.assign(e.fields.size(), std::nullopt);
-  const json clocks = json::parse((*s)->text_view(n + 2));
+  const std::string_view text = (*s)->text_view(n + 2);
+  std::vector<StoredClock> stored;
+  if (parse_clocks(text, stored)) {  // the usual case, several times faster
+    for (const auto& c : stored) {
+      const std::size_t f = field_index(e, c.field);
+      if (f < e.fields.size())
+        row.clocks[f] = FieldClock{c.hlc, static_cast<std::uint32_t>(c.origin), c.counter};
+    }
+    return std::optional<RowState>(std::move(row));
+  }
+  const json clocks = json::parse(text);
   for (const auto& [name, c] : clocks.items()) {
     const std::size_t f = field_index(e, name);
     if (f < e.fields.size())
@@ -209,17 +361,33 @@ Result<std::optional<Replica::RowState>> Replica::load_row(const schema::Entity&
 }
 
 Status Replica::write_row(const schema::Entity& e, const std::string& id, const RowState& row) {
-  auto s = statement(entity_sql(e).upsert_row);
+  const EntitySql& sql = entity_sql(e);
+  auto s = statement(sql.upsert_row);
   if (!s) return s.error();
   (*s)->bind(1, id);
-  json clocks = json::object();
   const int n = static_cast<int>(e.fields.size());
-  for (int i = 0; i < n; ++i) {
-    const auto f = static_cast<std::size_t>(i);
-    bind_value(**s, i + 2, row.values[f]);
-    if (const auto& c = row.clocks[f]) clocks[e.fields[f].name] = {c->hlc, c->origin, c->counter};
+  for (int i = 0; i < n; ++i) bind_value(**s, i + 2, row.values[static_cast<std::size_t>(i)]);
+  // _clocks: the same text as dumping a json object {field: [hlc, origin,
+  // counter]} (keys in name order, as nlohmann keeps them), written directly
+  // because building and dumping that object cost as much as the SQL.
+  std::string clocks;
+  clocks.reserve(64 * e.fields.size());
+  clocks += '{';
+  for (const std::size_t f : sql.fields_by_name) {
+    const auto& c = row.clocks[f];
+    if (!c) continue;
+    if (clocks.size() > 1) clocks += ',';
+    append_json_string(clocks, e.fields[f].name);
+    clocks += ":[";
+    append_number(clocks, c->hlc);
+    clocks += ',';
+    append_number(clocks, c->origin);
+    clocks += ',';
+    append_number(clocks, c->counter);
+    clocks += ']';
   }
-  (*s)->bind(n + 2, std::int64_t{row.deleted ? 1 : 0}).bind(n + 3, clocks.dump());
+  clocks += '}';
+  (*s)->bind(n + 2, std::int64_t{row.deleted ? 1 : 0}).bind(n + 3, clocks);
   return (*s)->run();
 }
 

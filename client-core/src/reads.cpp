@@ -1,42 +1,16 @@
 // Reading a replica: records, conflicts, the op log, the state digest, and
 // the changes another replica lacks.
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <memory>
 
 #include "relais/store/replica.h"
+#include "relais/store/sha256.h"
 #include "replica_internal.h"
 
 namespace relais::store {
 namespace {
 
 using nlohmann::json;
-
-// Incremental SHA-256 over OpenSSL's EVP interface.
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr); }
-  void add(std::string_view bytes) { EVP_DigestUpdate(ctx_.get(), bytes.data(), bytes.size()); }
-  std::string hex() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(ctx_.get(), md, &n);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < n; ++i) {
-      out += kHex[md[i] >> 4];
-      out += kHex[md[i] & 0x0F];
-    }
-    return out;
-  }
-
- private:
-  struct Free {
-    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-  };
-  std::unique_ptr<EVP_MD_CTX, Free> ctx_;
-};
 
 }  // namespace
 
@@ -184,6 +158,7 @@ Result<std::map<std::string, std::int64_t>> Replica::counts() {
 }
 
 Result<std::vector<Change>> Replica::changes_after(const Knowledge& theirs, std::size_t max_ops) {
+  if (Status s = refresh(); !s) return s.error();
   std::vector<std::pair<std::string, std::uint32_t>> by_id(origin_ids_.begin(), origin_ids_.end());
   std::vector<Change> out;
   std::size_t ops = 0;
@@ -206,6 +181,23 @@ Result<std::vector<Change>> Replica::changes_after(const Knowledge& theirs, std:
     if (ops >= max_ops) break;
   }
   return out;
+}
+
+Result<std::optional<Change>> Replica::change(const std::string& origin, std::uint64_t first) {
+  auto idx = origin_ids_.find(origin);
+  if (idx == origin_ids_.end()) return std::optional<Change>();
+  auto s = statement(
+      "SELECT origin, first, hlc, author, entity, record, kind, ops FROM changes "
+      "WHERE origin = ? AND first = ?");
+  if (!s) return s.error();
+  (*s)->bind(1, std::int64_t{idx->second}).bind(2, static_cast<std::int64_t>(first));
+  if (!(*s)->step()) {
+    if (!(*s)->status()) return (*s)->status().error();
+    return std::optional<Change>();
+  }
+  auto c = read_change(**s);
+  if (!c) return c.error();
+  return std::optional<Change>(std::move(c).value());
 }
 
 }  // namespace relais::store

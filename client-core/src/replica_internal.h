@@ -32,6 +32,9 @@ struct Replica::EntitySql {
   std::string upsert_row;   // (id, fields..., _deleted, _clocks)
   std::string select_live;  // (limit) -> id, fields...
   std::string exists_live;  // (id) -> 1
+  // Indexes into the entity's fields, sorted by name: the key order of the
+  // _clocks JSON object, which merge.cpp writes without nlohmann.
+  std::vector<std::size_t> fields_by_name;
 };
 
 std::string quote_ident(const std::string& name);

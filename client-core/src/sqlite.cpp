@@ -20,6 +20,10 @@ Result<Database> Database::open(const std::string& path, bool create) {
                                           "': " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
   sqlite3_extended_result_codes(raw, 1);
+  // A double-quoted name that matches no column must be an error, not a
+  // string literal: a missing column would otherwise read as its own name.
+  sqlite3_db_config(raw, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
+  sqlite3_db_config(raw, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
   sqlite3_busy_timeout(raw, 5000);
   return db;
 }

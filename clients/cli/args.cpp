@@ -26,6 +26,10 @@ Result<Args> parse_args(int argc, char** argv, const std::map<std::string, Optio
       args.replica_path = argv[++i];
     } else if (a.starts_with("--") && a.size() > 2) {
       const std::string name = a.substr(2);
+      if (spec && spec->flags.count(name)) {
+        args.options[name] = "";
+        continue;
+      }
       if (!spec || !spec->with_value.count(name))
         return make_error(
             Errc::invalid_argument,

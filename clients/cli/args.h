@@ -21,11 +21,14 @@ struct Args {
   std::map<std::string, std::string> options;  // --name value
 
   std::optional<std::string> option(const std::string& name) const;
+  bool flag(const std::string& name) const { return options.count(name) > 0; }
 };
 
-// Options a command accepts, for validation: those taking a value.
+// Options a command accepts, for validation: those taking a value, and
+// flags (present or not; stored in Args::options with an empty value).
 struct OptionSpec {
   std::set<std::string> with_value;
+  std::set<std::string> flags = {};
 };
 
 // Splits argv. Fails (Errc::invalid_argument) on an option missing its value

@@ -4,6 +4,7 @@
 #include <iosfwd>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,14 +43,20 @@ struct Command {
   Status (*run)(Context&);
 };
 
-// Commands on records (commands_records.cpp) and on the op log and
-// exchange (commands_log.cpp).
+// Commands on records (commands_records.cpp), on the op log and file
+// exchange (commands_log.cpp), and with the server (commands_sync.cpp).
 const std::vector<Command>& record_commands();
 const std::vector<Command>& log_commands();
+const std::vector<Command>& sync_commands();
 
 // Reads `field=value` arguments into a JSON object of typed, normalised values.
 Result<nlohmann::json> parse_assignments(const store::Replica& replica, const std::string& entity,
                                          const std::vector<std::string>& args, std::size_t from);
+
+// A non-negative decimal number, all of `text`, or nullopt.
+std::optional<std::size_t> parse_count(std::string_view text);
+// The --limit option, or `fallback` when absent; invalid_argument if not a number.
+Result<std::size_t> limit_option(const Args& args, std::size_t fallback);
 
 // Prints a value for people: sets joined by ", ", strings bare.
 std::string display(const nlohmann::json& value);

@@ -21,6 +21,9 @@ namespace {
 using nlohmann::json;
 
 Result<std::string> read_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    return make_error(Errc::store_io, "cannot read '" + path + "': not a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error(Errc::store_io, "cannot read '" + path + "'");
   std::ostringstream bytes;
@@ -114,11 +117,7 @@ Status cmd_settle(Context& ctx) {
     return make_error(Errc::no_such_conflict, "no open conflict on " + pos[1] + " of " + pos[0]);
   json chosen;
   if (pick) {
-    std::size_t n = 0;
-    try {
-      n = std::stoul(*pick);
-    } catch (const std::exception&) {
-    }
+    const auto n = parse_count(*pick).value_or(0);
     if (n < 1 || n > it->values.size())
       return make_error(Errc::invalid_argument,
                         "--pick expects 1.." + std::to_string(it->values.size()));
@@ -141,15 +140,9 @@ Status cmd_settle(Context& ctx) {
 Status cmd_log(Context& ctx) {
   auto r = ctx.replica();
   if (!r) return r.error();
-  std::size_t limit = 50;
-  if (auto l = ctx.args().option("limit")) {
-    try {
-      limit = std::stoul(*l);
-    } catch (const std::exception&) {
-      return make_error(Errc::invalid_argument, "--limit expects a number, got '" + *l + "'");
-    }
-  }
-  auto changes = (*r)->history(ctx.args().option("record"), limit);
+  auto limit = limit_option(ctx.args(), 50);
+  if (!limit) return limit.error();
+  auto changes = (*r)->history(ctx.args().option("record"), *limit);
   if (!changes) return changes.error();
   if (ctx.json()) {
     json out = json::array();
@@ -192,7 +185,8 @@ Status cmd_knowledge(Context& ctx) {
 
 // The knowledge of the peer: from a knowledge file (--since), from the
 // header of a bundle the peer wrote (--for), or nothing (send all).
-Result<store::Knowledge> peer_knowledge(Context& ctx, const schema::Schema& schema) {
+Result<store::Knowledge> peer_knowledge(Context& ctx, const schema::Schema& schema,
+                                        const std::string& self) {
   const auto since = ctx.args().option("since");
   const auto for_bundle = ctx.args().option("for");
   if (since && for_bundle)
@@ -210,6 +204,11 @@ Result<store::Knowledge> peer_knowledge(Context& ctx, const schema::Schema& sche
     auto bundle = exchange::decode_bundle(*bytes, schema);
     if (!bundle)
       return make_error(bundle.error().code, *for_bundle + ": " + bundle.error().message);
+    if (bundle->header.replica_id == self)
+      return make_error(Errc::invalid_argument,
+                        *for_bundle +
+                            " was written by this replica: --for takes the bundle the "
+                            "other replica wrote");
     return bundle->header.knowledge;
   }
   return store::Knowledge{};
@@ -218,7 +217,7 @@ Result<store::Knowledge> peer_knowledge(Context& ctx, const schema::Schema& sche
 Status cmd_export(Context& ctx) {
   auto r = ctx.replica();
   if (!r) return r.error();
-  auto theirs = peer_knowledge(ctx, (*r)->schema());
+  auto theirs = peer_knowledge(ctx, (*r)->schema(), (*r)->info().replica_id);
   if (!theirs) return theirs.error();
   exchange::Outbox outbox(**r, *theirs);
   std::vector<store::Change> changes;

@@ -1,4 +1,5 @@
 // relais init, info, schema, add, edit, delete, show, list.
+#include <charconv>
 #include <iomanip>
 #include <iostream>
 
@@ -66,6 +67,8 @@ json field_json(const schema::Field& f) {
             {"required", f.required},   {"personal", f.personal},
             {"sensitive", f.sensitive}, {"purposes", f.purposes},
             {"retention", f.retention}, {"label", {{"fr", f.label.fr}, {"en", f.label.en}}}};
+  j["free_text"] = f.free_text;
+  j["share_with_partners"] = f.share_with_partners;
   if (!f.values.empty()) j["values"] = f.values;
   if (!f.target.empty()) j["target"] = f.target;
   if (f.max_length) j["max_length"] = *f.max_length;
@@ -87,7 +90,12 @@ Status cmd_schema(Context& ctx) {
     for (const auto* e : shown) {
       json fields = json::array();
       for (const auto& f : e->fields) fields.push_back(field_json(f));
-      out.push_back({{"entity", e->name}, {"fields", fields}});
+      out.push_back({{"entity", e->name},
+                     {"scope", e->scope == schema::Scope::site     ? "site"
+                               : e->scope == schema::Scope::person ? "person"
+                                                                   : "shared"},
+                     {"retention", e->retention},
+                     {"fields", fields}});
     }
     ctx.out() << json{{"version", s.version()}, {"entities", out}} << "\n";
     return Status::Ok();
@@ -175,15 +183,9 @@ Status cmd_show(Context& ctx) {
 Status cmd_list(Context& ctx) {
   auto r = ctx.replica();
   if (!r) return r.error();
-  std::size_t limit = 1000;
-  if (auto l = ctx.args().option("limit")) {
-    try {
-      limit = std::stoul(*l);
-    } catch (const std::exception&) {
-      return make_error(Errc::invalid_argument, "--limit expects a number, got '" + *l + "'");
-    }
-  }
-  auto records = (*r)->list(ctx.args().positional[0], limit);
+  auto limit = limit_option(ctx.args(), 1000);
+  if (!limit) return limit.error();
+  auto records = (*r)->list(ctx.args().positional[0], *limit);
   if (!records) return records.error();
   if (ctx.json()) {
     json out = json::array();
@@ -227,6 +229,22 @@ Result<json> parse_assignments(const store::Replica& replica, const std::string&
     fields[(*field)->name] = std::move(value).value();
   }
   return fields;
+}
+
+std::optional<std::size_t> parse_count(std::string_view text) {
+  std::size_t n = 0;
+  auto r = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (r.ec != std::errc() || r.ptr != text.data() + text.size()) return std::nullopt;
+  return n;
+}
+
+Result<std::size_t> limit_option(const Args& args, std::size_t fallback) {
+  const auto text = args.option("limit");
+  if (!text) return fallback;
+  const auto n = parse_count(*text);
+  if (!n)
+    return make_error(Errc::invalid_argument, "--limit expects a number, got '" + *text + "'");
+  return *n;
 }
 
 std::string display(const json& value) {

@@ -19,6 +19,7 @@ enum Exit : int {
   kNotFound = 4,   // no such record, replica or conflict
   kBadBundle = 5,  // a bundle is malformed, truncated or altered
   kVersion = 6,    // made by a newer Relais
+  kServer = 7,     // the server could not be reached, or refused
 };
 
 int exit_code(Errc code) {
@@ -41,13 +42,22 @@ int exit_code(Errc code) {
     default:
       break;
   }
-  return static_cast<int>(code) / 100 == 2 ? kBadBundle : kInvalid;
+  switch (static_cast<int>(code) / 100) {
+    case 2:
+      return kBadBundle;
+    case 4:
+    case 5:
+    case 6:
+      return kServer;
+    default:
+      return kInvalid;
+  }
 }
 
 std::vector<Command> all_commands() {
   std::vector<Command> all = record_commands();
-  const auto& log = log_commands();
-  all.insert(all.end(), log.begin(), log.end());
+  for (const auto* more : {&log_commands(), &sync_commands()})
+    all.insert(all.end(), more->begin(), more->end());
   return all;
 }
 
@@ -60,7 +70,7 @@ void print_usage(std::ostream& out, const std::vector<Command>& commands) {
   for (const auto& c : commands)
     out << "  " << std::left << std::setw(12) << c.name << c.summary << "\n";
   out << "\nexit codes: 0 ok, 1 store or file failure, 2 usage, 3 invalid value, 4 not found,\n"
-         "5 bad bundle, 6 made by a newer Relais\n";
+         "5 bad bundle, 6 made by a newer Relais, 7 server unreachable or refused\n";
 }
 
 void print_command_help(std::ostream& out, const Command& c) {

@@ -50,6 +50,44 @@ std::string_view errc_name(Errc code) {
       return "replica_newer_schema";
     case Errc::schema_invalid:
       return "schema_invalid";
+    case Errc::protocol_malformed:
+      return "protocol_malformed";
+    case Errc::unknown_message:
+      return "unknown_message";
+    case Errc::protocol_version:
+      return "protocol_version";
+    case Errc::client_schema_older:
+      return "client_schema_older";
+    case Errc::client_schema_newer:
+      return "client_schema_newer";
+    case Errc::message_too_large:
+      return "message_too_large";
+    case Errc::unexpected_message:
+      return "unexpected_message";
+    case Errc::network:
+      return "network";
+    case Errc::bad_credential:
+      return "bad_credential";
+    case Errc::device_revoked:
+      return "device_revoked";
+    case Errc::wrong_server:
+      return "wrong_server";
+    case Errc::enrollment_code_invalid:
+      return "enrollment_code_invalid";
+    case Errc::out_of_scope:
+      return "out_of_scope";
+    case Errc::author_not_allowed:
+      return "author_not_allowed";
+    case Errc::not_enrolled:
+      return "not_enrolled";
+    case Errc::unknown_site:
+      return "unknown_site";
+    case Errc::unknown_user:
+      return "unknown_user";
+    case Errc::shutting_down:
+      return "shutting_down";
+    case Errc::server_internal:
+      return "server_internal";
   }
   return "unknown_error";
 }

@@ -105,13 +105,29 @@ struct Reader {
       if (!purpose_ids.count(p)) throw std::runtime_error(where + ": unknown purpose '" + p + "'");
     if (!retention_ids.count(f.retention))
       throw std::runtime_error(where + ": unknown retention rule '" + f.retention + "'");
-    if (f.name.empty() || f.name[0] == '_' || f.name == "id")
-      throw std::runtime_error(where + ": 'id' and names starting with '_' are reserved");
+    if (!is_identifier(f.name) || f.name == "id")
+      throw std::runtime_error(where +
+                               ": a field name is lower-case letters, digits and '_', "
+                               "starts with a letter, and is not 'id'");
+  }
+
+  // Names become SQL identifiers and JSON keys: keep them plain.
+  static bool is_identifier(const std::string& name) {
+    if (name.empty() || name.size() > 48 || name[0] < 'a' || name[0] > 'z') return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    });
   }
 
   Entity entity(const json& j) const {
     Entity e;
     e.name = j.at("name").get<std::string>();
+    static const std::set<std::string> kStoreTables = {"meta",  "origins",  "changes",
+                                                       "heads", "settings", "sqlite_sequence"};
+    if (!is_identifier(e.name) || kStoreTables.count(e.name) || e.name.starts_with("srv_"))
+      throw std::runtime_error("entity '" + e.name +
+                               "': not a plain lower-case name, or the "
+                               "name of one of the store's own tables");
     const std::string scope = j.at("scope").get<std::string>();
     if (scope == "site")
       e.scope = Scope::site;
@@ -255,7 +271,8 @@ Result<Schema> Schema::parse(std::string_view model_json,
       if (!rj.at("period_months").is_null()) rule.period_months = rj.at("period_months").get<int>();
       rule.from = rj.at("from").get<std::string>();
       rule.label = Reader::label(rj);
-      r.retention_ids.insert(rule.id);
+      if (!r.retention_ids.insert(rule.id).second)
+        return invalid("retention rule '" + rule.id + "' twice");
       s.retention_.push_back(std::move(rule));
     }
     for (const auto& pj : model.at("purposes")) {
@@ -266,10 +283,15 @@ Result<Schema> Schema::parse(std::string_view model_json,
       p.label = Reader::label(pj);
       if (!r.retention_ids.count(p.retention))
         return invalid("purpose " + p.id + ": unknown retention rule '" + p.retention + "'");
-      r.purpose_ids.insert(p.id);
+      if (!r.purpose_ids.insert(p.id).second) return invalid("purpose '" + p.id + "' twice");
       s.purposes_.push_back(std::move(p));
     }
-    for (const auto& ej : model.at("entities")) s.entities_.push_back(r.entity(ej));
+    for (const auto& ej : model.at("entities")) {
+      s.entities_.push_back(r.entity(ej));
+      if (std::count_if(s.entities_.begin(), s.entities_.end(),
+                        [&](const Entity& e) { return e.name == s.entities_.back().name; }) > 1)
+        return invalid("entity '" + s.entities_.back().name + "' is declared twice");
+    }
     for (const auto& e : s.entities_)
       for (const auto& f : e.fields)
         if (!f.target.empty() && !s.entity(f.target))

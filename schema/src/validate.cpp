@@ -70,9 +70,41 @@ Result<std::string> normalize_phone(const Entity& e, const Field& f, std::string
   return out;
 }
 
+// Well-formed UTF-8 (RFC 3629): no overlong forms, surrogates or values
+// past U+10FFFF.
+bool is_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  auto cont = [&](const unsigned char* q, unsigned lo, unsigned hi) {
+    return q < end && *q >= lo && *q <= hi;
+  };
+  while (p < end) {
+    const unsigned c = *p;
+    std::size_t n = 0;
+    if (c < 0x80)
+      n = 1;
+    else if (c >= 0xC2 && c <= 0xDF && cont(p + 1, 0x80, 0xBF))
+      n = 2;
+    else if (c >= 0xE0 && c <= 0xEF &&
+             cont(p + 1, c == 0xE0 ? 0xA0 : 0x80, c == 0xED ? 0x9F : 0xBF) &&
+             cont(p + 2, 0x80, 0xBF))
+      n = 3;
+    else if (c >= 0xF0 && c <= 0xF4 &&
+             cont(p + 1, c == 0xF0 ? 0x90 : 0x80, c == 0xF4 ? 0x8F : 0xBF) &&
+             cont(p + 2, 0x80, 0xBF) && cont(p + 3, 0x80, 0xBF))
+      n = 4;
+    if (n == 0) return false;
+    p += n;
+  }
+  return true;
+}
+
 Result<json> normalize_string(const Entity& e, const Field& f, const json& v) {
   if (!v.is_string()) return wrong_type(e, f, v);
+  if (!is_utf8(v.get_ref<const std::string&>()))
+    return bad_format(e, f, "the text is not valid UTF-8");
   std::string s = trim(v.get_ref<const std::string&>());
+  if (s.empty()) return json(nullptr);  // an empty text is no value
   if (has_control_char(s, f.type == FieldType::text))
     return bad_format(e, f, "control characters are not allowed");
   switch (f.type) {
@@ -122,7 +154,7 @@ Result<json> normalize_set(const Entity& e, const Field& f, const json& v) {
   for (const auto& x : v) {
     auto n = normalize_string(e, item, x);
     if (!n) return n.error();
-    items.insert(n->get<std::string>());
+    if (!n->is_null()) items.insert(n->get<std::string>());
   }
   return json(std::vector<std::string>(items.begin(), items.end()));
 }

@@ -51,6 +51,8 @@ expect 4 "no open conflict" -- settle "$person" phone --pick 1
 expect 2 "expected field=value" -- add person first_name
 expect 2 "unknown option --frob" -- list person --frob 1
 expect 2 "unknown command" -- frobnicate
+expect 2 "--limit expects a number" -- list person --limit 10abc
+expect 2 "written by this replica" -- export-ops "$work/out.ops" --for "$work/good.ops"
 
 head -c 200 "$work/good.ops" >"$work/cut.ops"
 head -n 1 "$work/good.ops" >"$work/no-end.ops"
@@ -67,6 +69,7 @@ expect 5 "line 2: not valid JSON" -- import-ops "$work/malformed.ops"
 expect 3 "line 2: unknown field 'first_nam'" -- import-ops "$work/bad-field.ops"
 expect 5 "not a Relais operation bundle" -- import-ops "$work/not-a-bundle.ops"
 expect 1 "cannot read" -- import-ops "$work/missing.ops"
+expect 1 "not a file" -- import-ops "$work"
 
 # A bundle replayed is a no-op: exit 0, nothing applied, state unchanged.
 before=$(state)

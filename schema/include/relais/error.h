@@ -10,7 +10,8 @@
 namespace relais {
 
 // Stable numeric codes: never renumber one, only add. The hundreds group them:
-// 1xx bad input against the schema, 2xx bundles and exchange, 3xx the store.
+// 1xx bad input against the schema, 2xx bundles and exchange, 3xx the store,
+// 4xx the sync protocol, 5xx identity and scopes, 6xx the server itself.
 enum class Errc : int {
   unknown_entity = 101,
   unknown_field = 102,
@@ -37,6 +38,28 @@ enum class Errc : int {
   replica_missing = 304,
   replica_newer_schema = 305,
   schema_invalid = 306,
+
+  protocol_malformed = 401,
+  unknown_message = 402,
+  protocol_version = 403,
+  client_schema_older = 404,
+  client_schema_newer = 405,
+  message_too_large = 406,
+  unexpected_message = 407,
+  network = 408,
+
+  bad_credential = 501,
+  device_revoked = 502,
+  wrong_server = 503,
+  enrollment_code_invalid = 504,
+  out_of_scope = 505,
+  author_not_allowed = 506,
+  not_enrolled = 507,
+  unknown_site = 508,
+  unknown_user = 509,
+
+  shutting_down = 601,
+  server_internal = 602,
 };
 
 // Stable snake_case name of a code, as printed in --json output.

@@ -10,8 +10,9 @@
 
 namespace relais::store {
 
-// A new UUID version 7 (RFC 9562): 48 bits of Unix time in milliseconds then
-// random bits, so ids made later sort later and B-tree inserts stay local.
+// A new UUID version 7 (RFC 9562): 48 bits of Unix time in milliseconds, a
+// 12-bit sequence within the millisecond, then random bits, so ids made later
+// in a process sort later and B-tree inserts stay local.
 // Text form, lower case. Randomness from OpenSSL's RAND_bytes.
 std::string new_uuid();
 

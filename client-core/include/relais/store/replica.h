@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -114,13 +115,31 @@ class Replica {
 
   // --- Exchange with other replicas (see relais/exchange).
 
-  Knowledge knowledge() const;
+  Knowledge knowledge();
   // The changes this replica holds that `theirs` lacks, in (origin, counter)
   // order, stopping once `max_ops` field operations are gathered.
   Result<std::vector<Change>> changes_after(const Knowledge& theirs, std::size_t max_ops);
+  // The change made by `origin` whose first counter is `first`, if held.
+  Result<std::optional<Change>> change(const std::string& origin, std::uint64_t first);
   // Merges remote changes, already checked by change_from_json, in one
   // transaction: all or nothing. Changes already held are skipped.
-  Result<ApplyStats> apply(const std::vector<Change>& changes);
+  // `settings` are written in the same transaction (a sync cursor, say).
+  // `on_applied`, if set, is called inside the transaction for each change
+  // new to this replica, after its merge; an error from it rolls back all.
+  using ApplyHook = std::function<Status(const Change&)>;
+  Result<ApplyStats> apply(const std::vector<Change>& changes,
+                           const std::map<std::string, std::string>& settings = {},
+                           const ApplyHook& on_applied = nullptr);
+
+  // The replica's SQLite connection, for layers that keep tables of their
+  // own in the same file (the server's feed), in hooks or their own
+  // transactions. Do not write the replica's tables through it.
+  Database& database() { return db_; }
+
+  // --- Settings: small named values kept in the replica file (the sync
+  // server, device credential, cursor). nullopt if never set.
+  std::optional<std::string> setting(const std::string& name);
+  Status set_settings(const std::map<std::string, std::string>& values);
 
  private:
   struct FieldClock;
@@ -132,11 +151,13 @@ class Replica {
   Status load();
   Status migrate(int from_version);
   Status create_tables(const schema::Entity& entity);
-  Result<Statement*> statement(const std::string& sql);
+  Result<StatementLease> statement(const std::string& sql);
   const EntitySql& entity_sql(const schema::Entity& entity);
 
   Result<std::uint32_t> origin_index(const std::string& replica_id);
-  Status commit_local(Change change);
+  Status commit_local(const schema::Entity& entity, const std::string& id, ChangeKind kind,
+                      const nlohmann::json& fields);
+  Status refresh();
   Result<bool> apply_one(const Change& change, std::uint32_t origin);
   Result<std::optional<RowState>> load_row(const schema::Entity& entity, const std::string& id);
   Status write_row(const schema::Entity& entity, const std::string& id, const RowState& row);
@@ -145,6 +166,7 @@ class Replica {
   Result<std::vector<OpId>> heads_of(const std::string& id, const std::string& field);
   Status advance_knowledge(std::uint32_t origin, const Change& change);
   Status save_knowledge();
+  Status write_settings(const std::map<std::string, std::string>& values);
   Result<Change> read_change(Statement& s);
   Status check_references(const schema::Entity& entity, const nlohmann::json& fields);
   Result<Change> make_local_change(const schema::Entity& entity, const std::string& id,
@@ -164,6 +186,7 @@ class Replica {
   std::set<std::uint32_t> dirty_known_;
   std::map<std::string, std::unique_ptr<Statement>> statements_;
   std::map<std::string, std::unique_ptr<EntitySql>> entity_sql_;
+  std::int64_t data_version_ = -1;  // PRAGMA data_version when caches were loaded
 };
 
 }  // namespace relais::store

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "relais/error.h"
 
@@ -68,6 +69,24 @@ class Statement {
   };
   std::unique_ptr<sqlite3_stmt, Finalizer> stmt_;
   Status status_;
+};
+
+// A borrowed Statement that is reset when the borrow ends, so that no
+// statement left on a row keeps a read transaction (and its old snapshot of
+// the file) open between calls.
+class StatementLease {
+ public:
+  explicit StatementLease(Statement* s) : s_(s) {}
+  StatementLease(StatementLease&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  StatementLease& operator=(StatementLease&&) = delete;
+  ~StatementLease() {
+    if (s_) s_->reset();
+  }
+  Statement* operator->() const { return s_; }
+  Statement& operator*() const { return *s_; }
+
+ private:
+  Statement* s_;
 };
 
 // Begins an IMMEDIATE transaction; rolls back in the destructor unless

@@ -11,9 +11,10 @@
 namespace relais::schema {
 
 // Checks `value` for `field` of `entity` and returns it normalised: strings
-// trimmed, e-mail lower-cased, phone numbers without separators, sets sorted
-// and without repeats. null is accepted for every field (it clears it);
-// required fields are checked by validate_new_record.
+// trimmed (an empty one becomes null), e-mail lower-cased, phone numbers
+// without separators, sets sorted and without repeats. Text must be valid
+// UTF-8. null is accepted for every field (it clears it); required fields
+// are checked by check_required and the store.
 Result<nlohmann::json> normalize_value(const Entity& entity, const Field& field,
                                        const nlohmann::json& value);
 

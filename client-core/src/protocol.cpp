@@ -1,0 +1,156 @@
+#include "relais/sync/protocol.h"
+
+#include <nlohmann/json.hpp>
+
+namespace relais::sync {
+namespace {
+
+using nlohmann::json;
+
+json changes_json(const std::vector<store::Change>& changes) {
+  json a = json::array();
+  for (const auto& c : changes) a.push_back(store::change_to_json(c));
+  return a;
+}
+
+Result<std::vector<store::Change>> changes_from(const json& j, const schema::Schema& schema) {
+  if (!j.is_array()) return make_error(Errc::protocol_malformed, "'changes' must be an array");
+  std::vector<store::Change> out;
+  out.reserve(j.size());
+  for (std::size_t i = 0; i < j.size(); ++i) {
+    auto c = store::change_from_json(j[i], schema);
+    if (!c)
+      return make_error(c.error().code, "change " + std::to_string(i) + ": " + c.error().message);
+    out.push_back(std::move(c).value());
+  }
+  return out;
+}
+
+struct Encoder {
+  json operator()(const Hello& m) const {
+    return {{"type", "hello"},      {"protocol", m.protocol}, {"schema_version", m.schema_version},
+            {"replica", m.replica}, {"device", m.device},     {"credential", m.credential}};
+  }
+  json operator()(const Enroll& m) const {
+    return {{"type", "enroll"},
+            {"protocol", m.protocol},
+            {"schema_version", m.schema_version},
+            {"replica", m.replica},
+            {"code", m.code}};
+  }
+  json operator()(const Push& m) const {
+    return {{"type", "push"}, {"batch", m.batch}, {"changes", changes_json(m.changes)}};
+  }
+  json operator()(const Pull& m) const { return {{"type", "pull"}, {"cursor", m.cursor}}; }
+  json operator()(const Welcome& m) const {
+    return {{"type", "welcome"},
+            {"protocol", m.protocol},
+            {"schema_version", m.schema_version},
+            {"server", m.server},
+            {"device", m.device},
+            {"site", m.site},
+            {"central", m.central},
+            {"knowledge", store::knowledge_to_json(m.knowledge)}};
+  }
+  json operator()(const Enrolled& m) const {
+    return {{"type", "enrolled"},         {"server", m.server}, {"device", m.device},
+            {"credential", m.credential}, {"site", m.site},     {"user", m.user},
+            {"central", m.central}};
+  }
+  json operator()(const Ack& m) const {
+    return {
+        {"type", "ack"}, {"batch", m.batch}, {"applied", m.applied}, {"duplicates", m.duplicates}};
+  }
+  json operator()(const Changes& m) const {
+    return {{"type", "changes"},
+            {"changes", changes_json(m.changes)},
+            {"cursor", m.cursor},
+            {"caught_up", m.caught_up}};
+  }
+  json operator()(const ErrorReply& m) const {
+    return {{"type", "error"},           {"code", static_cast<int>(m.code)},
+            {"name", errc_name(m.code)}, {"message", m.message},
+            {"fatal", m.fatal},          {"batch", m.batch}};
+  }
+};
+
+// Typed member access that throws json::exception on absence or wrong type;
+// decode() turns it into protocol_malformed naming the member.
+template <class T>
+T member(const json& j, const char* key) {
+  return j.at(key).get<T>();
+}
+
+Result<Message> decode_fields(const std::string& type, const json& j,
+                              const schema::Schema& schema) {
+  if (type == "hello")
+    return Message(Hello{member<int>(j, "protocol"), member<int>(j, "schema_version"),
+                         member<std::string>(j, "replica"), member<std::string>(j, "device"),
+                         member<std::string>(j, "credential")});
+  if (type == "enroll")
+    return Message(Enroll{member<int>(j, "protocol"), member<int>(j, "schema_version"),
+                          member<std::string>(j, "replica"), member<std::string>(j, "code")});
+  if (type == "push") {
+    auto changes = changes_from(j.at("changes"), schema);
+    if (!changes) return changes.error();
+    return Message(Push{member<std::uint64_t>(j, "batch"), std::move(changes).value()});
+  }
+  if (type == "pull") return Message(Pull{member<std::uint64_t>(j, "cursor")});
+  if (type == "welcome") {
+    auto k = store::knowledge_from_json(j.at("knowledge"));
+    if (!k) return k.error();
+    return Message(Welcome{member<int>(j, "protocol"), member<int>(j, "schema_version"),
+                           member<std::string>(j, "server"), member<std::string>(j, "device"),
+                           member<std::string>(j, "site"), member<bool>(j, "central"),
+                           std::move(k).value()});
+  }
+  if (type == "enrolled")
+    return Message(Enrolled{member<std::string>(j, "server"), member<std::string>(j, "device"),
+                            member<std::string>(j, "credential"), member<std::string>(j, "site"),
+                            member<std::string>(j, "user"), member<bool>(j, "central")});
+  if (type == "ack")
+    return Message(Ack{member<std::uint64_t>(j, "batch"), member<std::size_t>(j, "applied"),
+                       member<std::size_t>(j, "duplicates")});
+  if (type == "changes") {
+    auto changes = changes_from(j.at("changes"), schema);
+    if (!changes) return changes.error();
+    return Message(Changes{std::move(changes).value(), member<std::uint64_t>(j, "cursor"),
+                           member<bool>(j, "caught_up")});
+  }
+  if (type == "error")
+    return Message(ErrorReply{static_cast<Errc>(member<int>(j, "code")),
+                              member<std::string>(j, "message"), member<bool>(j, "fatal"),
+                              j.value("batch", std::uint64_t{0})});
+  return make_error(Errc::unknown_message, "unknown message type '" + type + "'");
+}
+
+}  // namespace
+
+std::string encode(const Message& message) {
+  return std::visit(Encoder{}, message).dump();
+}
+
+Result<Message> decode(std::string_view text, const schema::Schema& schema) {
+  if (text.size() > kMaxMessageBytes)
+    return make_error(Errc::message_too_large,
+                      "message of " + std::to_string(text.size()) + " bytes exceeds the limit");
+  const json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return make_error(Errc::protocol_malformed, "message is not valid JSON");
+  if (!j.is_object() || !j.contains("type") || !j["type"].is_string())
+    return make_error(Errc::protocol_malformed, "message needs a string member 'type'");
+  const std::string type = j["type"].get<std::string>();
+  try {
+    return decode_fields(type, j, schema);
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(Errc::protocol_malformed,
+                      "'" + type + "' message: missing or mistyped member (" + e.what() + ")");
+  }
+}
+
+std::string_view type_name(const Message& message) {
+  static constexpr std::string_view kNames[] = {"hello",    "enroll", "push",    "pull", "welcome",
+                                                "enrolled", "ack",    "changes", "error"};
+  return kNames[message.index()];
+}
+
+}  // namespace relais::sync

@@ -1,0 +1,204 @@
+// relais enroll, relais sync [--watch]: the replica and relais-server.
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <random>
+#include <thread>
+
+#include "cli.h"
+#include "relais/sync/client.h"
+#include "relais/transport/ws_client.h"
+
+namespace relais::cli {
+namespace {
+
+using nlohmann::json;
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) {
+  g_stop = true;
+}
+
+// Drives a ClientSession over one connection.
+class SyncConversation final : public transport::Conversation {
+ public:
+  SyncConversation(sync::ClientSession& session, bool watch) : session_(session), watch_(watch) {}
+  Result<std::vector<std::string>> opening() override {
+    auto hello = session_.start();
+    if (!hello) return hello.error();
+    return std::vector<std::string>{*hello};
+  }
+  Result<std::vector<std::string>> on_message(std::string_view text) override {
+    auto out = session_.receive(text);
+    if (out && watch_ && session_.in_sync() && !reported_) {
+      reported_ = true;
+      std::cerr << "relais: in sync; watching for changes (Ctrl-C to stop)\n";
+    }
+    return out;
+  }
+  Result<std::vector<std::string>> on_tick() override {
+    if (!watch_) return std::vector<std::string>();
+    return session_.local_changed();
+  }
+  bool finished() const override { return !watch_ && session_.in_sync(); }
+
+ private:
+  sync::ClientSession& session_;
+  bool watch_;
+  bool reported_ = false;
+};
+
+class EnrollConversation final : public transport::Conversation {
+ public:
+  explicit EnrollConversation(sync::Enrollment& e) : enrollment_(e) {}
+  Result<std::vector<std::string>> opening() override {
+    return std::vector<std::string>{enrollment_.start()};
+  }
+  Result<std::vector<std::string>> on_message(std::string_view text) override {
+    auto r = enrollment_.receive(text);
+    if (!r) return r.error();
+    result_ = *r;
+    return std::vector<std::string>();
+  }
+  bool finished() const override { return result_.has_value(); }
+  const std::optional<sync::Enrolled>& result() const { return result_; }
+
+ private:
+  sync::Enrollment& enrollment_;
+  std::optional<sync::Enrolled> result_;
+};
+
+transport::ClientOptions client_options(store::Replica& r, const Args& args) {
+  transport::ClientOptions o;
+  o.ca_file = args.option("ca").value_or(r.setting(std::string(sync::kCaFileKey)).value_or(""));
+  o.stop = &g_stop;
+  return o;
+}
+
+Status cmd_enroll(Context& ctx) {
+  auto r = ctx.replica();
+  if (!r) return r.error();
+  const auto& pos = ctx.args().positional;
+  if ((*r)->setting(std::string(sync::kDeviceKey)))
+    return make_error(Errc::invalid_argument,
+                      "this replica is already enrolled with " +
+                          (*r)->setting(std::string(sync::kServerUrlKey)).value_or("a server"));
+  auto endpoint = transport::parse_url(pos[0]);
+  if (!endpoint) return endpoint.error();
+  auto options = client_options(**r, ctx.args());
+  if (!options.ca_file.empty()) {
+    std::error_code ec;
+    options.ca_file = std::filesystem::absolute(options.ca_file, ec).string();
+  }
+  sync::Enrollment enrollment(**r, pos[0], pos[1]);
+  EnrollConversation conversation(enrollment);
+  if (Status s = transport::converse(pos[0], conversation, options); !s) return s;
+  if (!conversation.result())
+    return make_error(Errc::network, "the server closed the connection before answering");
+  if (!options.ca_file.empty())
+    if (Status s = (*r)->set_settings({{std::string(sync::kCaFileKey), options.ca_file}}); !s)
+      return s;
+  const auto& e = *conversation.result();
+  if (ctx.json())
+    ctx.out() << json{{"server", e.server},
+                      {"device", e.device},
+                      {"user", e.user},
+                      {"site", e.central ? "*" : e.site}}
+              << "\n";
+  else
+    ctx.out() << "enrolled as device " << e.device << " of " << e.user << " ("
+              << (e.central ? "all sites" : "site " + e.site) << ") with server " << e.server
+              << "\n";
+  return Status::Ok();
+}
+
+void print_counts(Context& ctx, const sync::SyncCounts& c, bool in_sync) {
+  if (ctx.json())
+    ctx.out() << json{{"pushed", c.pushed},
+                      {"pulled", c.pulled},
+                      {"pulled_new", c.pulled_new},
+                      {"in_sync", in_sync}}
+              << "\n";
+  else
+    ctx.out() << "sent " << c.pushed << " change(s), received " << c.pulled << " (" << c.pulled_new
+              << " new)" << (in_sync ? "; in sync" : "") << "\n";
+}
+
+// Reconnects after 0.5 s, doubling up to 30 s, each wait drawn at random
+// between half and all of it so that replicas do not all return at once.
+std::chrono::milliseconds next_backoff(std::chrono::milliseconds previous, std::mt19937& rng) {
+  const auto ceiling = std::min<std::chrono::milliseconds>(previous * 2, std::chrono::seconds(30));
+  std::uniform_int_distribution<long> pick(ceiling.count() / 2, ceiling.count());
+  return std::chrono::milliseconds(pick(rng));
+}
+
+Status cmd_sync(Context& ctx) {
+  auto r = ctx.replica();
+  if (!r) return r.error();
+  const auto url = (*r)->setting(std::string(sync::kServerUrlKey));
+  if (!url)
+    return make_error(Errc::not_enrolled, "this replica is not enrolled (run `relais enroll`)");
+  const bool watch = ctx.args().flag("watch");
+  const auto options = client_options(**r, ctx.args());
+  if (!watch) {
+    sync::ClientSession session(**r);
+    SyncConversation conversation(session, false);
+    Status s = transport::converse(*url, conversation, options);
+    print_counts(ctx, session.counts(), s.ok() && session.in_sync());
+    return s;
+  }
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  std::mt19937 rng(std::random_device{}());
+  std::chrono::milliseconds backoff(250);
+  while (!g_stop) {
+    sync::ClientSession session(**r);
+    SyncConversation conversation(session, true);
+    Status s = transport::converse(*url, conversation, options);
+    if (g_stop) break;
+    if (!s &&
+        (s.error().code == Errc::device_revoked || s.error().code == Errc::bad_credential ||
+         s.error().code == Errc::wrong_server || s.error().code == Errc::client_schema_older ||
+         s.error().code == Errc::client_schema_newer))
+      return s;
+    if (session.in_sync()) backoff = std::chrono::milliseconds(250);
+    backoff = next_backoff(backoff, rng);
+    std::cerr << "relais: " << (s ? std::string("connection closed") : s.error().message)
+              << "; retrying in " << backoff.count() << " ms\n";
+    for (auto waited = std::chrono::milliseconds(0); waited < backoff && !g_stop;
+         waited += std::chrono::milliseconds(50))
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+const std::vector<Command>& sync_commands() {
+  static const std::vector<Command> commands = {
+      {"enroll",
+       "URL CODE [--ca FILE]",
+       "enroll this replica with a server",
+       "Trades a one-time CODE (from `relais-server enroll-code`) for a device credential,\n"
+       "kept in the replica. URL is wss://host:port. --ca names the PEM certificate to\n"
+       "trust (the server's own, when it is self-signed); it is remembered.",
+       {{"ca"}},
+       2,
+       2,
+       cmd_enroll},
+      {"sync",
+       "[--watch] [--ca FILE]",
+       "sync with the server",
+       "Sends what the server lacks and receives what this replica may see. Without\n"
+       "--watch, exits once both sides hold the same (exit 0), or with the reason it\n"
+       "could not. With --watch, stays connected: changes flow both ways as they are\n"
+       "made, and it reconnects after any cut, waiting longer each time (up to 30 s).",
+       {{"ca"}, {"watch"}},
+       0,
+       0,
+       cmd_sync},
+  };
+  return commands;
+}
+
+}  // namespace relais::cli

@@ -1,0 +1,400 @@
+// End-to-end sync: a real relais-server process on 127.0.0.1 with real TLS,
+// replicas driven by the library's client session over the real transport.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <thread>
+
+#include "fault_proxy.h"
+#include "relais/sync/client.h"
+#include "relais/transport/ws_client.h"
+#include "server_process.h"
+
+namespace relais::testing {
+namespace {
+
+using nlohmann::json;
+
+// Drives a ClientSession until in sync (or forever with `watch`).
+class SessionConversation : public transport::Conversation {
+ public:
+  SessionConversation(sync::ClientSession& s, bool watch,
+                      std::function<void(std::string_view)> on_receive = nullptr)
+      : session_(s), watch_(watch), on_receive_(std::move(on_receive)) {}
+  Result<std::vector<std::string>> opening() override {
+    auto hello = session_.start();
+    if (!hello) return hello.error();
+    return std::vector<std::string>{*hello};
+  }
+  Result<std::vector<std::string>> on_message(std::string_view text) override {
+    if (on_receive_) on_receive_(text);
+    return session_.receive(text);
+  }
+  Result<std::vector<std::string>> on_tick() override {
+    return watch_ ? session_.local_changed() : std::vector<std::string>();
+  }
+  bool finished() const override { return !watch_ && session_.in_sync(); }
+
+ private:
+  sync::ClientSession& session_;
+  bool watch_;
+  std::function<void(std::string_view)> on_receive_;
+};
+
+// Sends fixed messages, then keeps what the server answers until `expect`
+// messages arrived.
+class Scripted : public transport::Conversation {
+ public:
+  Scripted(std::vector<std::string> messages, std::size_t expect)
+      : messages_(std::move(messages)), expect_(expect) {}
+  Result<std::vector<std::string>> opening() override { return messages_; }
+  Result<std::vector<std::string>> on_message(std::string_view text) override {
+    received.emplace_back(text);
+    return std::vector<std::string>();
+  }
+  bool finished() const override { return received.size() >= expect_; }
+  std::vector<std::string> received;
+
+ private:
+  std::vector<std::string> messages_;
+  std::size_t expect_;
+};
+
+class SyncEndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<ServerProcess>(RELAIS_SERVER_BIN, dir_.path() / "server");
+    auto admin = server_->admin();
+    must(admin->create_site("lyon"));
+    must(admin->create_site("marseille"));
+    must(admin->create_user("samia", server::Role::counsellor, "lyon"));
+    must(admin->create_user("karim", server::Role::counsellor, "lyon"));
+    must(admin->create_user("lea", server::Role::counsellor, "marseille"));
+    must(admin->create_user("central", server::Role::central, ""));
+    server_->start();
+  }
+
+  transport::ClientOptions options() const {
+    transport::ClientOptions o;
+    o.ca_file = server_->certificate();
+    o.idle_timeout = std::chrono::seconds(10);
+    return o;
+  }
+
+  // A new replica for `user`, enrolled with the server.
+  std::unique_ptr<store::Replica> enrolled(const std::string& user, const std::string& site) {
+    auto r = must(
+        store::Replica::create(dir_.file(user + ".db"), site, user, schema::Schema::builtin()));
+    const auto code = must(server_->admin()->issue_code(user, std::chrono::hours(1)));
+    sync::Enrollment enrollment(*r, server_->url(), code.code);
+    Scripted talk({enrollment.start()}, 1);
+    must(transport::converse(server_->url(), talk, options()));
+    must(enrollment.receive(talk.received.at(0)));
+    return r;
+  }
+
+  Status sync(store::Replica& r, const std::string& url = "") {
+    sync::ClientSession session(r, 200);
+    SessionConversation talk(session, false);
+    return transport::converse(url.empty() ? server_->url() : url, talk, options());
+  }
+
+  // Syncs until it succeeds, as `relais sync --watch` would; the number of
+  // attempts it took.
+  int sync_until_done(store::Replica& r, const std::string& url) {
+    for (int attempt = 1; attempt <= 300; ++attempt)
+      if (sync(r, url)) return attempt;
+    ADD_FAILURE() << "never got through";
+    return 0;
+  }
+
+  static int connect_loopback(std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    return fd;
+  }
+
+  // The hello message `r` would send.
+  std::string hello(store::Replica& r, int schema_version = 0) {
+    sync::Hello h{sync::kProtocolVersion, schema_version ? schema_version : r.info().schema_version,
+                  r.info().replica_id, *r.setting(std::string(sync::kDeviceKey)),
+                  *r.setting(std::string(sync::kCredentialKey))};
+    return sync::encode(h);
+  }
+
+  static Errc error_code(const std::string& message) {
+    const json j = json::parse(message);
+    EXPECT_EQ(j.at("type"), "error") << message;
+    return static_cast<Errc>(j.value("code", 0));
+  }
+
+  std::string person(store::Replica& r, const std::string& first) {
+    return must(r.create_record("person", {{"first_name", first}, {"last_name", "Test"}}));
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(SyncEndToEnd, SitesAndCentralConvergeWhateverTheOrder) {
+  auto a = enrolled("samia", "lyon");
+  auto b = enrolled("karim", "lyon");
+  auto c = enrolled("lea", "marseille");
+  auto central = enrolled("central", "lyon");
+  std::vector<store::Replica*> all = {a.get(), b.get(), c.get(), central.get()};
+
+  const std::string shared = person(*a, "Lina");
+  must(sync(*a));
+  must(sync(*b));
+  std::mt19937 rng(20261203);
+  for (int round = 0; round < 4; ++round) {
+    // Offline: both Lyon replicas edit the same field; everyone adds records.
+    must(a->update_record("person", shared, {{"phone", "06000000" + std::to_string(10 + round)}}));
+    must(b->update_record("person", shared, {{"phone", "07000000" + std::to_string(10 + round)}}));
+    for (auto* r : all) person(*r, "P" + std::to_string(round));
+    must(c->create_record("partner",
+                          {{"name", "Partner " + std::to_string(round)}, {"kind", "association"}}));
+    std::shuffle(all.begin(), all.end(), rng);
+    for (auto* r : all) must(sync(*r));
+  }
+  for (int pass = 0; pass < 2; ++pass)
+    for (auto* r : all) must(sync(*r));
+
+  EXPECT_EQ(must(a->digest()), must(b->digest()));
+  EXPECT_EQ(must(central->digest()), must(server_->admin()->digest()));
+  EXPECT_EQ(must(a->conflicts()).size(), 1u);  // the phone, until someone settles it
+  const auto lyon = must(a->counts()), marseille = must(c->counts()),
+             everything = must(central->counts());
+  EXPECT_EQ(lyon.at("person"), 1 + 4 * 3);  // Lina, and 4 rounds of samia, karim, central
+  EXPECT_EQ(marseille.at("person"), 4);     // lea's own only
+  EXPECT_EQ(marseille.at("partner"), 4);    // shared reference data reaches every site
+  EXPECT_EQ(lyon.at("partner"), 4);
+  EXPECT_EQ(everything.at("person"), 1 + 4 * 4);
+}
+
+TEST_F(SyncEndToEnd, SiteDeviceCanNeitherWriteNorReadAnotherSitesRecord) {
+  auto lyon = enrolled("samia", "lyon");
+  auto marseille = enrolled("lea", "marseille");
+  const std::string theirs = person(*marseille, "Ines");
+  must(sync(*marseille));
+  must(sync(*lyon));
+  EXPECT_EQ(code_of(lyon->get("person", theirs)), Errc::unknown_record);
+
+  // A hand-made push from the Lyon device editing the Marseille record.
+  store::Change forged{lyon->info().replica_id,
+                       1,
+                       0x0190000000000000,
+                       "samia",
+                       "person",
+                       theirs,
+                       store::ChangeKind::edit,
+                       {{"phone", "0600000000", {}}}};
+  const std::string before = must(server_->admin()->digest());
+  Scripted talk({hello(*lyon), sync::encode(sync::Push{7, {forged}})}, 2);
+  must(transport::converse(server_->url(), talk, options()));
+  EXPECT_EQ(error_code(talk.received.at(1)), Errc::out_of_scope);
+  EXPECT_EQ(json::parse(talk.received.at(1)).at("batch"), 7);
+  EXPECT_EQ(must(server_->admin()->digest()), before);
+}
+
+TEST_F(SyncEndToEnd, LiveChangeReachesAConnectedReplicaWithoutPolling) {
+  auto a = enrolled("samia", "lyon");
+  auto b = enrolled("karim", "lyon");
+  must(sync(*b));
+  std::atomic<bool> stop{false}, ready{false};
+  std::thread watcher([&] {
+    auto mine = must(store::Replica::open(dir_.file("karim.db"), schema::Schema::builtin()));
+    sync::ClientSession session(*mine);
+    SessionConversation talk(session, true, [&](std::string_view text) {
+      if (text.find("\"caught_up\":true") != std::string_view::npos) ready = true;
+    });
+    auto o = options();
+    o.stop = &stop;
+    (void)transport::converse(server_->url(), talk, o);
+  });
+  for (int i = 0; i < 500 && !ready; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(ready);
+
+  const std::string id = person(*a, "Live");
+  must(sync(*a));
+  bool arrived = false;
+  for (int i = 0; i < 1000 && !arrived; ++i) {
+    arrived = b->get("person", id).ok();
+    if (!arrived) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  stop = true;
+  watcher.join();
+  EXPECT_TRUE(arrived);
+}
+
+TEST_F(SyncEndToEnd, ServerKilledMidPushLosesNothingAcknowledgedAndDoublesNothing) {
+  auto a = enrolled("samia", "lyon");
+  for (int i = 0; i < 3000; ++i) person(*a, "Bulk" + std::to_string(i));
+
+  std::atomic<int> acks{0};
+  std::thread killer([&] {
+    for (int i = 0; i < 2000 && acks == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    server_->kill(SIGKILL);
+  });
+  {
+    sync::ClientSession session(*a, 200);
+    SessionConversation talk(session, false, [&](std::string_view text) {
+      if (text.find("\"type\":\"ack\"") != std::string_view::npos) ++acks;
+    });
+    (void)transport::converse(server_->url(), talk, options());  // cut by the kill
+  }
+  killer.join();
+  const auto acknowledged = server_->admin()->knowledge()[a->info().replica_id];
+  EXPECT_GT(acknowledged, 0u);
+
+  server_->start();
+  must(sync(*a));
+  auto fresh = enrolled("karim", "lyon");
+  must(sync(*fresh));
+  EXPECT_EQ(must(fresh->digest()), must(a->digest()));
+  EXPECT_EQ(must(server_->admin()->digest()), must(a->digest()));
+  EXPECT_EQ(must(fresh->counts()).at("person"), 3000);
+}
+
+TEST_F(SyncEndToEnd, RevokedDeviceIsRefusedWithAReason) {
+  auto a = enrolled("samia", "lyon");
+  must(sync(*a));
+  auto admin = server_->admin();
+  must(admin->revoke_device(*a->setting(std::string(sync::kDeviceKey))));
+  const Status s = sync(*a);
+  EXPECT_EQ(code_of(s), Errc::device_revoked);
+}
+
+TEST_F(SyncEndToEnd, DeviceRevokedWhileConnectedIsCutOff) {
+  auto a = enrolled("samia", "lyon");
+  must(sync(*a));
+  std::atomic<bool> stop{false};
+  Status ended;
+  std::thread watcher([&] {
+    auto mine = must(store::Replica::open(dir_.file("samia.db"), schema::Schema::builtin()));
+    sync::ClientSession session(*mine);
+    SessionConversation talk(session, true);
+    auto o = options();
+    o.stop = &stop;
+    ended = transport::converse(server_->url(), talk, o);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  must(server_->admin()->revoke_device(*a->setting(std::string(sync::kDeviceKey))));
+  const std::string before = must(server_->admin()->digest());
+  person(*a, "AfterRevocation");  // the watcher pushes it and is refused
+  for (int i = 0; i < 500 && ended.ok(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  stop = true;
+  watcher.join();
+  EXPECT_EQ(code_of(ended), Errc::device_revoked);
+  EXPECT_EQ(must(server_->admin()->digest()), before);
+}
+
+TEST_F(SyncEndToEnd, ServerCertificateNotTrustedIsRefused) {
+  auto a =
+      must(store::Replica::create(dir_.file("x.db"), "lyon", "samia", schema::Schema::builtin()));
+  const auto code = must(server_->admin()->issue_code("samia", std::chrono::hours(1)));
+  sync::Enrollment enrollment(*a, server_->url(), code.code);
+  Scripted talk({enrollment.start()}, 1);
+  auto o = options();
+  o.ca_file.clear();  // the system's authorities know nothing of this self-signed certificate
+  const Status s = transport::converse(server_->url(), talk, o);
+  EXPECT_EQ(code_of(s), Errc::network);
+  EXPECT_TRUE(talk.received.empty());
+}
+
+TEST_F(SyncEndToEnd, WrongCredentialIsRefused) {
+  auto a = enrolled("samia", "lyon");
+  sync::Hello h{sync::kProtocolVersion, a->info().schema_version, a->info().replica_id,
+                *a->setting(std::string(sync::kDeviceKey)), "not-the-credential"};
+  Scripted talk({sync::encode(h)}, 1);
+  (void)transport::converse(server_->url(), talk, options());
+  ASSERT_EQ(talk.received.size(), 1u);
+  EXPECT_EQ(error_code(talk.received[0]), Errc::bad_credential);
+}
+
+TEST_F(SyncEndToEnd, OlderReplicaIsToldToUpdate) {
+  auto a = enrolled("samia", "lyon");
+  Scripted talk({hello(*a, 1)}, 1);
+  (void)transport::converse(server_->url(), talk, options());
+  ASSERT_EQ(talk.received.size(), 1u);
+  EXPECT_EQ(error_code(talk.received[0]), Errc::client_schema_older);
+  EXPECT_NE(talk.received[0].find("update Relais on this device"), std::string::npos);
+}
+
+TEST_F(SyncEndToEnd, MalformedAndUnknownMessagesGetErrorReplies) {
+  auto a = enrolled("samia", "lyon");
+  Scripted talk({hello(*a), "{not json", R"({"type":"teleport"})", R"({"type":"pull"})"}, 4);
+  must(transport::converse(server_->url(), talk, options()));
+  EXPECT_EQ(error_code(talk.received.at(1)), Errc::protocol_malformed);
+  EXPECT_EQ(error_code(talk.received.at(2)), Errc::unknown_message);
+  EXPECT_EQ(error_code(talk.received.at(3)), Errc::protocol_malformed);  // pull lacks its cursor
+}
+
+TEST_F(SyncEndToEnd, PlainTextOnTheTlsPortGetsAClearAnswer) {
+  const int fd = connect_loopback(server_->port());
+  ASSERT_GE(fd, 0);
+  const std::string request =
+      "GET /sync HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+  ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  std::string answer;
+  char buf[512];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+    answer.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  EXPECT_NE(answer.find("400 Bad Request"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("use wss://"), std::string::npos) << answer;
+}
+
+TEST_F(SyncEndToEnd, ClientThatSaysNothingIsDisconnected) {
+  server_->kill(SIGTERM);
+  json config = json::parse(std::ifstream(server_->config()));
+  config["handshake_timeout_ms"] = 300;
+  std::ofstream(server_->config()) << config.dump();
+  server_->start();
+
+  const int fd = connect_loopback(server_->port());
+  ASSERT_GE(fd, 0);
+  const auto start = std::chrono::steady_clock::now();
+  char c;
+  const ssize_t n = ::recv(fd, &c, 1, 0);  // blocks until the server hangs up
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ::close(fd);
+  EXPECT_EQ(n, 0);
+  EXPECT_LT(waited, std::chrono::seconds(5));
+}
+
+TEST_F(SyncEndToEnd, SyncThroughAProxyThatCutsAndDelaysConverges) {
+  auto a = enrolled("samia", "lyon");
+  auto b = enrolled("karim", "lyon");
+  for (int i = 0; i < 1500; ++i) person(*a, "Cut" + std::to_string(i));
+  for (int i = 0; i < 300; ++i) person(*b, "Other" + std::to_string(i));
+
+  FaultProxy proxy(server_->port(), {4000, 60000, std::chrono::milliseconds(1), 7});
+  const std::string via = "wss://127.0.0.1:" + std::to_string(proxy.port());
+  for (int round = 0; round < 2; ++round) {
+    sync_until_done(*a, via);
+    sync_until_done(*b, via);
+  }
+  EXPECT_GT(proxy.cuts(), 0);
+  EXPECT_EQ(must(a->digest()), must(b->digest()));
+  EXPECT_EQ(must(server_->admin()->digest()), must(a->digest()));
+  EXPECT_EQ(must(a->counts()).at("person"), 1800);
+}
+
+}  // namespace
+}  // namespace relais::testing
