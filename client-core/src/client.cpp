@@ -50,6 +50,12 @@ Result<std::vector<std::string>> ClientSession::on_welcome(const Welcome& w) {
     return make_error(Errc::wrong_server, "the server is " + w.server +
                                               ", but this replica is enrolled with " + *pinned);
   welcomed_ = true;
+  // A cursor counts in one feed: after the server's store was restored from
+  // a backup, its feed has a new id and positions start over, so pull all
+  // again (what is already held is skipped).
+  if (replica_.setting(key(kFeedKey)) != w.feed)
+    if (Status s = replica_.set_settings({{key(kFeedKey), w.feed}, {key(kCursorKey), "0"}}); !s)
+      return s.error();
   outbox_ = std::make_unique<exchange::Outbox>(replica_, w.knowledge, batch_ops_);
   const auto cursor = replica_.setting(key(kCursorKey));
   auto out = push_next();

@@ -50,7 +50,8 @@ struct Encoder {
             {"device", m.device},
             {"site", m.site},
             {"central", m.central},
-            {"knowledge", store::knowledge_to_json(m.knowledge)}};
+            {"knowledge", store::knowledge_to_json(m.knowledge)},
+            {"feed", m.feed}};
   }
   json operator()(const Enrolled& m) const {
     return {{"type", "enrolled"},         {"server", m.server}, {"device", m.device},
@@ -102,7 +103,7 @@ Result<Message> decode_fields(const std::string& type, const json& j,
     return Message(Welcome{member<int>(j, "protocol"), member<int>(j, "schema_version"),
                            member<std::string>(j, "server"), member<std::string>(j, "device"),
                            member<std::string>(j, "site"), member<bool>(j, "central"),
-                           std::move(k).value()});
+                           std::move(k).value(), member<std::string>(j, "feed")});
   }
   if (type == "enrolled")
     return Message(Enrolled{member<std::string>(j, "server"), member<std::string>(j, "device"),

@@ -91,6 +91,7 @@ Status Statement::run() {
 void Statement::reset() {
   sqlite3_reset(stmt_.get());
   sqlite3_clear_bindings(stmt_.get());
+  status_ = Status::Ok();
 }
 
 bool Statement::is_null(int col) const {

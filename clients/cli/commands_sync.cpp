@@ -79,10 +79,11 @@ Status cmd_enroll(Context& ctx) {
   auto r = ctx.replica();
   if (!r) return r.error();
   const auto& pos = ctx.args().positional;
-  if ((*r)->setting(std::string(sync::kDeviceKey)))
+  if ((*r)->setting(std::string(sync::kDeviceKey)) && !ctx.args().flag("again"))
     return make_error(Errc::invalid_argument,
                       "this replica is already enrolled with " +
-                          (*r)->setting(std::string(sync::kServerUrlKey)).value_or("a server"));
+                          (*r)->setting(std::string(sync::kServerUrlKey)).value_or("a server") +
+                          " (--again enrolls it anew, after a revocation)");
   auto endpoint = transport::parse_url(pos[0]);
   if (!endpoint) return endpoint.error();
   auto options = client_options(**r, ctx.args());
@@ -177,12 +178,13 @@ Status cmd_sync(Context& ctx) {
 const std::vector<Command>& sync_commands() {
   static const std::vector<Command> commands = {
       {"enroll",
-       "URL CODE [--ca FILE]",
+       "URL CODE [--ca FILE] [--again]",
        "enroll this replica with a server",
        "Trades a one-time CODE (from `relais-server enroll-code`) for a device credential,\n"
        "kept in the replica. URL is wss://host:port. --ca names the PEM certificate to\n"
-       "trust (the server's own, when it is self-signed); it is remembered.",
-       {{"ca"}},
+       "trust (the server's own, when it is self-signed); it is remembered. --again\n"
+       "replaces an earlier enrollment (a revoked device, with a new code).",
+       {{"ca"}, {"again"}},
        2,
        2,
        cmd_enroll},

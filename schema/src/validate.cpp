@@ -123,7 +123,8 @@ Result<json> normalize_string(const Entity& e, const Field& f, const json& v) {
       break;
     }
     case FieldType::postal_code:
-      if (s.size() != 5 || !std::all_of(s.begin(), s.end(), ::isdigit))
+      if (s.size() != 5 ||
+          !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
         return bad_format(e, f, "'" + s + "' is not a postal code (five digits)");
       break;
     case FieldType::enumeration:

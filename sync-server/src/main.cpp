@@ -32,6 +32,7 @@ constexpr char kUsage[] =
     "  enroll-code USER [--hours N]      one-time code to enroll a device (default 72 hours)\n"
     "  device list | device revoke DEVICE\n"
     "  backup DEST                       consistent copy of the store, while serving\n"
+    "  restore BACKUP                    replace the store by a backup (server stopped)\n"
     "  digest                            digest of the merged data of all sites\n\n"
     "exit codes: 0 ok, 1 failure, 2 usage, 4 not found\n";
 
@@ -202,6 +203,12 @@ int cmd_admin(const Args& a, const ServerConfig& c) {
   }
   if (what == "device revoke" && w.size() == 3)
     return print_status(s.revoke_device(w[2]), "revoked " + w[2]);
+  if (w[0] == "restore" && w.size() == 2) {
+    store->reset();  // release the file before replacing it
+    return print_status(restore_sqlite_store(w[1], c.store, schema::Schema::builtin()),
+                        "restored " + c.store + " from " + w[1] +
+                            "; replicas will pull everything again at their next sync");
+  }
   if (w[0] == "backup" && w.size() == 2)
     return print_status(s.backup(w[1]), "backup written to " + w[1]);
   if (w[0] == "digest" && w.size() == 1) {

@@ -77,9 +77,9 @@ SessionOutput ServerSession::on_hello(const sync::Hello& m) {
   log_.log(LogLevel::info, "sync", conn_, "hello",
            {{"device", device_->id}, {"site", device_->central ? "*" : device_->site}});
   SessionOutput out;
-  out.messages.push_back(sync::encode(
-      sync::Welcome{sync::kProtocolVersion, store_.schema().version(), store_.server_id(),
-                    device_->id, device_->site, device_->central, store_.knowledge()}));
+  out.messages.push_back(sync::encode(sync::Welcome{
+      sync::kProtocolVersion, store_.schema().version(), store_.server_id(), device_->id,
+      device_->site, device_->central, store_.knowledge(), store_.feed_id()}));
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <ctime>
+#include <filesystem>
 #include <mutex>
 
 #include "relais/server/store.h"
@@ -33,6 +34,7 @@ CREATE TABLE IF NOT EXISTS srv_feed(seq INTEGER PRIMARY KEY AUTOINCREMENT,
                                     origin TEXT NOT NULL, first INTEGER NOT NULL,
                                     ops INTEGER NOT NULL, site TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS srv_feed_by_site ON srv_feed(site, seq);
+CREATE TABLE IF NOT EXISTS srv_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 )sql";
 
 constexpr char kCentralSite[] = "*";
@@ -64,9 +66,22 @@ class SqliteStore final : public ServerStore {
  public:
   explicit SqliteStore(std::unique_ptr<store::Replica> central) : central_(std::move(central)) {}
 
-  Status init_tables() { return db().exec(kServerTables); }
+  Status init_tables() {
+    if (Status s = db().exec(kServerTables); !s) return s;
+    return run("INSERT OR IGNORE INTO srv_meta(key, value) VALUES('feed', ?)", {store::new_uuid()});
+  }
+
+  Status new_feed_id() {
+    return run("UPDATE srv_meta SET value = ? WHERE key = 'feed'", {store::new_uuid()});
+  }
 
   std::string server_id() const override { return central_->info().replica_id; }
+
+  std::string feed_id() override {
+    std::lock_guard lock(mu_);
+    auto s = db().prepare("SELECT value FROM srv_meta WHERE key = 'feed'");
+    return s && s->step() ? s->text(0) : std::string();
+  }
   const schema::Schema& schema() const override { return central_->schema(); }
 
   Status create_site(const std::string& site) override {
@@ -419,6 +434,27 @@ std::optional<Role> parse_role(std::string_view name) {
 Result<std::unique_ptr<ServerStore>> create_sqlite_store(const std::string& path,
                                                          const schema::Schema& schema) {
   return finish(store::Replica::create(path, kCentralSite, "relais-server", schema));
+}
+
+Status restore_sqlite_store(const std::string& backup, const std::string& path,
+                            const schema::Schema& schema) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_regular_file(backup, ec))
+    return make_error(Errc::store_io, "no backup file at '" + backup + "'");
+  {  // check it is a store before replacing anything
+    auto check = store::Replica::open(backup, schema);
+    if (!check) return make_error(check.error().code, backup + ": " + check.error().message);
+  }
+  for (const char* suffix : {"-wal", "-shm"}) fs::remove(path + suffix, ec);
+  fs::copy_file(backup, path, fs::copy_options::overwrite_existing, ec);
+  if (ec)
+    return make_error(Errc::store_io, "cannot copy the backup to '" + path + "': " + ec.message());
+  auto central = store::Replica::open(path, schema);
+  if (!central) return central.error();
+  SqliteStore restored(std::move(central).value());
+  if (Status s = restored.init_tables(); !s) return s;
+  return restored.new_feed_id();
 }
 
 Result<std::unique_ptr<ServerStore>> open_sqlite_store(const std::string& path,

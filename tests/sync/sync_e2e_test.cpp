@@ -76,6 +76,7 @@ class SyncEndToEnd : public ::testing::Test {
     must(admin->create_user("karim", server::Role::counsellor, "lyon"));
     must(admin->create_user("lea", server::Role::counsellor, "marseille"));
     must(admin->create_user("central", server::Role::central, ""));
+    must(admin->create_user("lea_lyon", server::Role::counsellor, "lyon"));
     server_->start();
   }
 
@@ -209,6 +210,25 @@ TEST_F(SyncEndToEnd, SiteDeviceCanNeitherWriteNorReadAnotherSitesRecord) {
   EXPECT_EQ(must(server_->admin()->digest()), before);
 }
 
+TEST_F(SyncEndToEnd, RecordWhoseSiteIsUnknownNeverReachesOtherSites) {
+  auto central = enrolled("central", "lyon");  // made first: its changes are pushed first
+  auto lyon = enrolled("samia", "lyon");
+  auto marseille = enrolled("lea", "marseille");
+  // The central replica gets a Lyon person by file, then notes an
+  // interaction about them: its own change reaches the server before the
+  // person it refers to.
+  const std::string id = person(*lyon, "Lina");
+  exchange::Outbox outbox(*lyon, {});
+  must(central->apply(*must(outbox.next())));
+  must(central->create_record(
+      "interaction",
+      {{"person", id}, {"date", "2026-12-03"}, {"channel", "phone"}, {"note", "private"}}));
+  must(sync(*central));
+  must(sync(*marseille));
+  EXPECT_EQ(must(marseille->counts()).at("interaction"), 0);
+  EXPECT_EQ(must(marseille->counts()).at("person"), 0);
+}
+
 TEST_F(SyncEndToEnd, LiveChangeReachesAConnectedReplicaWithoutPolling) {
   auto a = enrolled("samia", "lyon");
   auto b = enrolled("karim", "lyon");
@@ -268,6 +288,32 @@ TEST_F(SyncEndToEnd, ServerKilledMidPushLosesNothingAcknowledgedAndDoublesNothin
   EXPECT_EQ(must(fresh->digest()), must(a->digest()));
   EXPECT_EQ(must(server_->admin()->digest()), must(a->digest()));
   EXPECT_EQ(must(fresh->counts()).at("person"), 3000);
+}
+
+TEST_F(SyncEndToEnd, RestoredBackupLosesNothingThatAReplicaStillHolds) {
+  auto a = enrolled("samia", "lyon");
+  auto b = enrolled("karim", "lyon");
+  person(*a, "BeforeBackup");
+  must(sync(*a));
+  must(sync(*b));
+  const std::string backup = dir_.file("backup.db");
+  must(server_->admin()->backup(backup));
+
+  person(*b, "AfterBackup");  // reaches the server and A, then the server loses it
+  must(sync(*b));
+  must(sync(*a));
+  server_->kill(SIGTERM);
+  run_program({RELAIS_SERVER_BIN, "--config", server_->config(), "restore", backup});
+  server_->start();
+
+  auto c = enrolled("lea_lyon", "lyon");
+  person(*c, "AfterRestore");  // new in the restored feed, under positions A already passed
+  must(sync(*c));
+  for (auto* r : {a.get(), b.get(), c.get(), a.get()}) must(sync(*r));
+  EXPECT_EQ(must(a->counts()).at("person"), 3);
+  EXPECT_EQ(must(a->digest()), must(b->digest()));
+  EXPECT_EQ(must(a->digest()), must(c->digest()));
+  EXPECT_EQ(must(server_->admin()->digest()), must(a->digest()));
 }
 
 TEST_F(SyncEndToEnd, RevokedDeviceIsRefusedWithAReason) {

@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -46,7 +48,7 @@ struct RecordRef {
 // What happened, so the test can show it exercised what it claims to.
 struct Tally {
   std::size_t creates = 0, edits = 0, deletes = 0, settles = 0, exchanges = 0;
-  std::size_t duplicated = 0, dropped = 0, conflicts_seen = 0;
+  std::size_t duplicated = 0, dropped = 0;
 };
 
 // The replicas, the records made so far, and the random choices.
@@ -201,7 +203,6 @@ class World {
   // Settles a random open conflict with one of its values or a new one.
   void settle(Replica& r) {
     const auto open = must(r.conflicts());
-    tally_.conflicts_seen += open.size();
     if (open.empty()) return;
     const Conflict& c = pick_of(open);
     const schema::Entity& e = *schema::Schema::builtin().entity(c.entity);

@@ -24,6 +24,7 @@ inline constexpr std::string_view kDeviceKey = "sync.device";
 inline constexpr std::string_view kCredentialKey = "sync.credential";
 inline constexpr std::string_view kCursorKey = "sync.cursor";
 inline constexpr std::string_view kCaFileKey = "sync.ca_file";
+inline constexpr std::string_view kFeedKey = "sync.feed";
 
 struct SyncCounts {
   std::size_t pushed = 0;      // changes the server acknowledged

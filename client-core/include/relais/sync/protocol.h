@@ -59,6 +59,7 @@ struct Welcome {
   std::string site;
   bool central = false;        // the device sees every site
   store::Knowledge knowledge;  // what the server holds, to push only the rest
+  std::string feed;            // id of the server's feed; a new one voids cursors
 };
 
 // Server -> client: enrollment accepted.

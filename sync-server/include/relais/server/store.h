@@ -67,6 +67,8 @@ class ServerStore {
   virtual ~ServerStore() = default;
 
   virtual std::string server_id() const = 0;
+  // Id of the feed replicas pull from; a restored store gets a new one.
+  virtual std::string feed_id() = 0;
   virtual const schema::Schema& schema() const = 0;
 
   // --- Administration.
@@ -109,6 +111,12 @@ class ServerStore {
 // Creates a new SQLite store at `path` (fails if it exists).
 Result<std::unique_ptr<ServerStore>> create_sqlite_store(const std::string& path,
                                                          const schema::Schema& schema);
+// Puts the backup at `backup` in place of the store at `path` (which no
+// server may be using) and gives it a new feed id, so that replicas pull
+// everything again instead of trusting cursors from after the backup.
+Status restore_sqlite_store(const std::string& backup, const std::string& path,
+                            const schema::Schema& schema);
+
 // Opens an existing SQLite store, migrating its data model if older.
 Result<std::unique_ptr<ServerStore>> open_sqlite_store(const std::string& path,
                                                        const schema::Schema& schema);
