@@ -138,12 +138,10 @@ SessionOutput ServerSession::resume() {
     return fail(valid.error().code, valid.error().message, true);
   auto batch = store_.pull(*device_, cursor_, sync::kBatchOps);
   if (!batch) return fail(batch.error().code, batch.error().message, true);
-  const bool moved = batch->cursor != cursor_;
   cursor_ = batch->cursor;
   if (live_ && batch->changes.empty()) return out;  // nothing in this device's scope
-  if (pulling_ || !batch->changes.empty() || moved)
-    out.messages.push_back(
-        sync::encode(Changes{std::move(batch->changes), cursor_, batch->caught_up}));
+  out.messages.push_back(
+      sync::encode(Changes{std::move(batch->changes), cursor_, batch->caught_up}));
   pulling_ = !batch->caught_up;
   live_ = batch->caught_up;
   out.more = pulling_;
