@@ -70,7 +70,8 @@ double seconds_since(Clock::time_point start) {
 }
 
 // CPU time of the whole process (user + system), in seconds. Wall time minus
-// this is mostly time spent waiting for the disk (fsync in WAL checkpoints).
+// this is time spent waiting: for the disk (fsync in WAL checkpoints) or for
+// a core, when other processes compete for one.
 double process_cpu_s() {
   timespec ts{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
