@@ -45,6 +45,8 @@ lina=$("${A[@]}" add person first_name=Lina last_name=Benali phone="06 12 34 56 
   age_band=18_21 situation=neet interests=digital,retail channel=event met_at="$event")
 "${A[@]}" add person first_name=Yanis last_name=Moreau email=yanis.m@example.org age_band=15_17 \
   situation=school_leaver channel=event met_at="$event" >/dev/null
+# Lina agrees, once the notice is read to her, to be referred: no referral without it.
+"${A[@]}" consent give "$lina" referral --method oral_at_event >/dev/null
 "${A[@]}" add referral person="$lina" partner="$partner" stage=identified identified_on=2026-12-03 >/dev/null
 "${B[@]}" add person first_name=Inès last_name=Roussel phone=0745678912 age_band=22_25 \
   situation=job_seeker interests=care channel=event met_at="$event" >/dev/null

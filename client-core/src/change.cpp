@@ -1,5 +1,6 @@
 #include "relais/store/change.h"
 
+#include <cstdint>
 #include <set>
 
 #include "relais/schema/validate.h"
@@ -9,6 +10,8 @@ namespace relais::store {
 namespace {
 
 using nlohmann::json;
+
+constexpr std::uint64_t kMaxCounter = INT64_MAX;
 
 Error malformed(std::string message) {
   return make_error(Errc::bundle_malformed, std::move(message));
@@ -25,6 +28,7 @@ Result<ChangeKind> parse_kind(const std::string& s) {
   if (s == "edit") return ChangeKind::edit;
   if (s == "delete") return ChangeKind::remove;
   if (s == "settle") return ChangeKind::settle;
+  if (s == "erased") return ChangeKind::erased;
   return malformed("change: unknown kind '" + s + "'");
 }
 
@@ -33,7 +37,13 @@ Result<FieldOp> parse_op(const json& o, const schema::Entity& entity, ChangeKind
     return malformed("change: each op needs 'f' (field) and 'v' (value)");
   FieldOp op;
   op.field = o["f"].get<std::string>();
-  if (op.field == kDeletedField) {
+  if (kind == ChangeKind::erased) {
+    if (op.field != kDeletedField) {
+      auto field = schema::Schema::find_field(entity, op.field);
+      if (!field) return field.error();
+    }
+    if (!o["v"].is_null()) return malformed("change: an erased change carries null values only");
+  } else if (op.field == kDeletedField) {
     if (kind != ChangeKind::remove || o["v"] != json(true))
       return malformed("change: '_deleted' is set to true, by a delete only");
     op.value = true;
@@ -66,6 +76,8 @@ std::string_view kind_name(ChangeKind kind) {
       return "delete";
     case ChangeKind::settle:
       return "settle";
+    case ChangeKind::erased:
+      return "erased";
   }
   return "edit";
 }
@@ -103,8 +115,10 @@ Result<Change> change_from_json(const json& j, const schema::Schema& schema) {
   auto ts = HybridClock::from_hex(*hlc);
   if (!ts) return malformed("change: hlc '" + *hlc + "' is not 16 hex digits");
   auto first = j.find("first");
-  if (first == j.end() || !first->is_number_unsigned() || first->get<std::uint64_t>() == 0)
-    return malformed("change: 'first' must be a counter >= 1");
+  // Counters are stored as SQLite integers: the last one must fit in 63 bits.
+  if (first == j.end() || !first->is_number_unsigned() || first->get<std::uint64_t>() == 0 ||
+      first->get<std::uint64_t>() > kMaxCounter)
+    return malformed("change: 'first' must be a counter from 1 to " + std::to_string(kMaxCounter));
   auto k = parse_kind(*kind);
   if (!k) return k.error();
   auto ent = schema.find_entity(*entity);
@@ -121,6 +135,8 @@ Result<Change> change_from_json(const json& j, const schema::Schema& schema) {
   auto ops = j.find("ops");
   if (ops == j.end() || !ops->is_array() || ops->empty())
     return malformed("change: 'ops' must be a non-empty array");
+  if (ops->size() > kMaxCounter - c.first)
+    return malformed("change: its counters would pass " + std::to_string(kMaxCounter));
   std::set<std::string> seen;
   for (const auto& o : *ops) {
     auto op = parse_op(o, **ent, c.kind);

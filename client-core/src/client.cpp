@@ -22,8 +22,9 @@ Result<std::string> ClientSession::start() {
   if (!device || !credential)
     return make_error(Errc::not_enrolled,
                       "this replica is not enrolled with a server (run `relais enroll` first)");
-  welcomed_ = pushed_all_ = caught_up_ = false;
+  welcomed_ = pushed_all_ = caught_up_ = access_sent_all_ = false;
   in_flight_.reset();
+  access_in_flight_.reset();
   outbox_.reset();
   return encode(Hello{kProtocolVersion, replica_.info().schema_version, replica_.info().replica_id,
                       *device, *credential});
@@ -39,6 +40,7 @@ Result<std::vector<std::string>> ClientSession::receive(std::string_view text) {
   if (auto* w = std::get_if<Welcome>(&*message)) return on_welcome(*w);
   if (auto* a = std::get_if<Ack>(&*message)) return on_ack(*a);
   if (auto* c = std::get_if<Changes>(&*message)) return on_changes(*c);
+  if (auto* a = std::get_if<AccessAck>(&*message)) return on_access_ack(*a);
   return make_error(Errc::unexpected_message,
                     "unexpected '" + std::string(type_name(*message)) + "' from the server");
 }
@@ -56,11 +58,34 @@ Result<std::vector<std::string>> ClientSession::on_welcome(const Welcome& w) {
   if (replica_.setting(key(kFeedKey)) != w.feed)
     if (Status s = replica_.set_settings({{key(kFeedKey), w.feed}, {key(kCursorKey), "0"}}); !s)
       return s.error();
+  // Erasures first, so that nothing of an erased person is pushed: their
+  // changes not yet sent leave purged of their values.
+  Receipt receipt;
+  bool erased = false;
+  for (const auto& e : w.erasures) {
+    auto done = replica_.erase_person(e.id, e.person);
+    if (!done) return done.error();
+    if (!done->already_applied) ++counts_.erasures;
+    erased = erased || !done->already_applied;
+    receipt.erasures.push_back(e.id);
+  }
+  // The clean-up, before anything else: the erased values must not linger
+  // in freed pages while the session goes on (a live session may last days).
+  if (erased) needs_compact_ = !replica_.compact().ok();
+  std::vector<std::string> out;
+  if (!receipt.erasures.empty()) out.push_back(encode(receipt));
+  auto log = store::AccessLog::open(replica_);
+  if (!log) return log.error();
+  access_.emplace(std::move(log).value());
+  auto reads = access_next();
+  if (!reads) return reads;
+  for (auto& m : *reads) out.push_back(std::move(m));
   outbox_ = std::make_unique<exchange::Outbox>(replica_, w.knowledge, batch_ops_);
   const auto cursor = replica_.setting(key(kCursorKey));
-  auto out = push_next();
-  if (!out) return out;
-  out->push_back(encode(Pull{cursor ? std::stoull(*cursor) : 0}));
+  auto pushes = push_next();
+  if (!pushes) return pushes;
+  for (auto& m : *pushes) out.push_back(std::move(m));
+  out.push_back(encode(Pull{cursor ? std::stoull(*cursor) : 0}));
   return out;
 }
 
@@ -80,12 +105,36 @@ Result<std::vector<std::string>> ClientSession::push_next() {
   return out;
 }
 
+Result<std::vector<std::string>> ClientSession::access_next() {
+  std::vector<std::string> out;
+  if (access_in_flight_ || !access_) return out;
+  auto entries = access_->entries_after(0, kAccessBatch);  // the sent ones are forgotten
+  if (!entries) return entries.error();
+  access_sent_all_ = entries->empty();
+  if (entries->empty()) return out;
+  access_in_flight_ = entries->back().seq;
+  access_in_flight_count_ = entries->size();
+  out.push_back(encode(Access{std::move(entries).value()}));
+  return out;
+}
+
+Result<std::vector<std::string>> ClientSession::on_access_ack(const AccessAck& a) {
+  if (!access_in_flight_)
+    return make_error(Errc::unexpected_message, "acknowledgement of access-log entries up to " +
+                                                    std::to_string(a.through) + ", none in flight");
+  if (Status s = access_->forget_through(a.through); !s) return s.error();
+  counts_.reads_sent += access_in_flight_count_;
+  access_in_flight_.reset();
+  return access_next();
+}
+
 Result<std::vector<std::string>> ClientSession::on_ack(const Ack& a) {
   if (!in_flight_ || a.batch != *in_flight_)
     return make_error(Errc::unexpected_message,
                       "acknowledgement of batch " + std::to_string(a.batch) + ", not in flight");
   in_flight_.reset();
   counts_.pushed += in_flight_changes_;
+  counts_.purged += a.purged;
   return push_next();
 }
 
@@ -96,13 +145,19 @@ Result<std::vector<std::string>> ClientSession::on_changes(Changes& c) {
   if (!stats) return stats.error();
   counts_.pulled += c.changes.size();
   counts_.pulled_new += stats->applied;
+  counts_.purged += stats->purged;
   caught_up_ = c.caught_up;
   return std::vector<std::string>();
 }
 
 Result<std::vector<std::string>> ClientSession::local_changed() {
   if (!welcomed_) return std::vector<std::string>();
-  return push_next();
+  auto out = push_next();
+  if (!out) return out;
+  auto reads = access_next();
+  if (!reads) return reads;
+  for (auto& m : *reads) out->push_back(std::move(m));
+  return out;
 }
 
 Enrollment::Enrollment(store::Replica& replica, std::string server_url, std::string code)

@@ -25,6 +25,17 @@ Result<json> normalize_fields(const schema::Entity& entity, const json& fields) 
   return out;
 }
 
+// Records of an append-only entity are proof (a consent, a withdrawal): the
+// replica writes them once and refuses to change them, so what was recorded
+// stays as it was recorded. A correction is a new record.
+Status refuse_if_append_only(const schema::Entity& entity, std::string_view what) {
+  if (!entity.append_only) return Status::Ok();
+  return make_error(Errc::append_only, entity.name + " records are append-only and cannot be " +
+                                           std::string(what) +
+                                           ": record a new one instead (for a consent, give or "
+                                           "withdraw it again)");
+}
+
 }  // namespace
 
 Result<std::vector<OpId>> Replica::heads_of(const std::string& id, const std::string& field) {
@@ -135,6 +146,7 @@ Status Replica::update_record(const std::string& entity_name, const std::string&
   auto entity = schema_.find_entity(entity_name);
   if (!entity) return entity.error();
   const schema::Entity& e = **entity;
+  if (Status s = refuse_if_append_only(e, "edited"); !s) return s;
   auto current = get(entity_name, id);
   if (!current) return current.error();
   if (current->deleted) return make_error(Errc::record_deleted, e.name + " " + id + " was deleted");
@@ -151,6 +163,9 @@ Status Replica::update_record(const std::string& entity_name, const std::string&
 }
 
 Status Replica::delete_record(const std::string& entity_name, const std::string& id) {
+  auto entity = schema_.find_entity(entity_name);
+  if (!entity) return entity.error();
+  if (Status s = refuse_if_append_only(**entity, "deleted"); !s) return s;
   auto current = get(entity_name, id);
   if (!current) return current.error();
   if (current->deleted)
@@ -166,6 +181,7 @@ Status Replica::settle(const std::string& id, const std::string& field, const js
   if (it == all->end())
     return make_error(Errc::no_such_conflict, "no open conflict on " + field + " of " + id);
   const schema::Entity& e = *schema_.entity(it->entity);
+  if (Status s = refuse_if_append_only(e, "settled"); !s) return s;
   auto v = schema::normalize_value(e, *e.field(field), value);
   if (!v) return v.error();
   if (v->is_null() && e.field(field)->required)

@@ -44,6 +44,14 @@ std::optional<std::uint64_t> HybridClock::from_hex(std::string_view text) {
   return v;
 }
 
+std::string utc_iso(std::time_t t) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 std::string HybridClock::to_display(std::uint64_t ts) {
   const std::uint64_t ms = wall_ms(ts);
   const std::time_t secs = static_cast<std::time_t>(ms / 1000);

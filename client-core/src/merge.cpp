@@ -237,9 +237,15 @@ Result<ApplyStats> Replica::apply(const std::vector<Change>& changes,
     if (!origin) return fail(origin.error());
     auto applied = apply_one(c, *origin);
     if (!applied) return fail(applied.error());
-    ++(*applied ? stats.applied : stats.duplicates);
-    if (*applied && on_applied)
-      if (Status s = on_applied(c); !s) return fail(s.error());
+    if (*applied == Applied::duplicate) {
+      ++stats.duplicates;
+      continue;
+    }
+    ++stats.applied;
+    if (*applied == Applied::purged) ++stats.purged;
+    if (!on_applied) continue;
+    Status s = *applied == Applied::purged ? on_applied(purged_copy(c)) : on_applied(c);
+    if (!s) return fail(s.error());
   }
   if (Status s = save_knowledge(); !s) return fail(s.error());
   if (Status s = write_settings(settings); !s) return fail(s.error());
@@ -247,10 +253,9 @@ Result<ApplyStats> Replica::apply(const std::vector<Change>& changes,
   return stats;
 }
 
-// Logs `change` and merges it into its record's row. False if the replica
-// already held it.
-Result<bool> Replica::apply_one(const Change& c, std::uint32_t origin) {
-  if (c.last() <= known_[origin]) return false;
+// Logs `change` and merges it into its record's row.
+Result<Replica::Applied> Replica::apply_one(const Change& c, std::uint32_t origin) {
+  if (c.last() <= known_[origin]) return Applied::duplicate;
   // Every change held from this origin ends at or below max_stored_ (kept
   // current within the transaction: refresh() reloads it if another
   // connection wrote), so a change starting above it is new and needs no
@@ -264,23 +269,28 @@ Result<bool> Replica::apply_one(const Change& c, std::uint32_t origin) {
     if ((*held)->step() && static_cast<std::uint64_t>((*held)->int64(1)) >= c.first) {
       if (static_cast<std::uint64_t>((*held)->int64(0)) == c.first &&
           static_cast<std::uint64_t>((*held)->int64(1)) == c.last())
-        return false;
+        return Applied::duplicate;
       return make_error(Errc::op_id_overlap, "operations " + c.op_id(0).str() +
                                                  " overlap others already held with other content");
     }
     if (!(*held)->status()) return (*held)->status().error();
   }
 
-  auto ins = statement(
-      "INSERT INTO changes(origin, first, last, hlc, author, entity, record, "
-      "kind, ops) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  if (!ins) return ins.error();
-  (*ins)->bind(1, std::int64_t{origin}).bind(2, static_cast<std::int64_t>(c.first));
-  (*ins)->bind(3, static_cast<std::int64_t>(c.last())).bind(4, static_cast<std::int64_t>(c.hlc));
-  (*ins)->bind(5, c.author).bind(6, c.entity).bind(7, c.record).bind(8, kind_name(c.kind));
-  (*ins)->bind(9, ops_to_storage(c.ops));
-  if (Status s = (*ins)->run(); !s) return s.error();
-  clock_.observe(c.hlc);
+  // Erased records take no values any more. A change that already comes
+  // purged (from a replica that applied the erasure) is kept as it is.
+  const std::string* erasure = erasure_of(c);
+  if (c.kind == ChangeKind::erased || erasure) {
+    if (erasure && !erased_.count(c.record)) {
+      // Copied: erase_records adds to erased_, which `erasure` points into.
+      const std::string id = *erasure;
+      if (Status s = erase_records(id, {{c.entity, c.record}}); !s) return s.error();
+    }
+    if (Status s = log_change(purged_copy(c), origin); !s) return s.error();
+    if (Status s = advance_knowledge(origin, c); !s) return s.error();
+    return Applied::purged;
+  }
+
+  if (Status s = log_change(c, origin); !s) return s.error();
 
   const schema::Entity& entity = *schema_.entity(c.entity);
   auto row = load_row(entity, c.record);
@@ -322,7 +332,21 @@ Result<bool> Replica::apply_one(const Change& c, std::uint32_t origin) {
     if (Status s = write_row(entity, c.record, next); !s) return s.error();
   }
   if (Status s = advance_knowledge(origin, c); !s) return s.error();
-  return true;
+  return Applied::merged;
+}
+
+Status Replica::log_change(const Change& c, std::uint32_t origin) {
+  auto ins = statement(
+      "INSERT INTO changes(origin, first, last, hlc, author, entity, record, "
+      "kind, ops) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!ins) return ins.error();
+  (*ins)->bind(1, std::int64_t{origin}).bind(2, static_cast<std::int64_t>(c.first));
+  (*ins)->bind(3, static_cast<std::int64_t>(c.last())).bind(4, static_cast<std::int64_t>(c.hlc));
+  (*ins)->bind(5, c.author).bind(6, c.entity).bind(7, c.record).bind(8, kind_name(c.kind));
+  (*ins)->bind(9, ops_to_storage(c.ops));
+  if (Status s = (*ins)->run(); !s) return s;
+  clock_.observe(c.hlc);
+  return Status::Ok();
 }
 
 Result<std::optional<Replica::RowState>> Replica::load_row(const schema::Entity& e,
@@ -415,7 +439,9 @@ Status Replica::recompute(const schema::Entity& e, const std::string& id) {
   row.values.assign(e.fields.size(), nullptr);
   row.clocks.assign(e.fields.size(), std::nullopt);
 
-  auto s = statement("SELECT origin, first, hlc, ops FROM changes WHERE record = ? AND entity = ?");
+  auto s = statement(
+      "SELECT origin, first, hlc, ops FROM changes WHERE record = ? AND entity = ? AND "
+      "kind != 'erased'");
   if (!s) return s.error();
   (*s)->bind(1, id).bind(2, e.name);
   while ((*s)->step()) {

@@ -26,6 +26,26 @@ Result<std::vector<store::Change>> changes_from(const json& j, const schema::Sch
   return out;
 }
 
+// Typed member access that throws json::exception on absence or wrong type;
+// decode() turns it into protocol_malformed naming the member.
+template <class T>
+T member(const json& j, const char* key) {
+  return j.at(key).get<T>();
+}
+
+json erasures_json(const std::vector<ErasureNotice>& erasures) {
+  json a = json::array();
+  for (const auto& e : erasures) a.push_back({{"id", e.id}, {"person", e.person}});
+  return a;
+}
+
+std::vector<ErasureNotice> erasures_from(const json& j) {
+  std::vector<ErasureNotice> out;
+  for (const auto& e : j.at("erasures"))
+    out.push_back({member<std::string>(e, "id"), member<std::string>(e, "person")});
+  return out;
+}
+
 struct Encoder {
   json operator()(const Hello& m) const {
     return {{"type", "hello"},      {"protocol", m.protocol}, {"schema_version", m.schema_version},
@@ -51,7 +71,27 @@ struct Encoder {
             {"site", m.site},
             {"central", m.central},
             {"knowledge", store::knowledge_to_json(m.knowledge)},
-            {"feed", m.feed}};
+            {"feed", m.feed},
+            {"erasures", erasures_json(m.erasures)}};
+  }
+  json operator()(const Receipt& m) const {
+    return {{"type", "receipt"}, {"erasures", m.erasures}};
+  }
+  json operator()(const Access& m) const {
+    json a = json::array();
+    for (const auto& e : m.entries)
+      a.push_back({{"seq", e.seq},
+                   {"at", e.at},
+                   {"user", e.user},
+                   {"device", e.device},
+                   {"person", e.person},
+                   {"action", e.action},
+                   {"prev", e.prev},
+                   {"hash", e.hash}});
+    return {{"type", "access"}, {"entries", std::move(a)}};
+  }
+  json operator()(const AccessAck& m) const {
+    return {{"type", "access_ack"}, {"through", m.through}};
   }
   json operator()(const Enrolled& m) const {
     return {{"type", "enrolled"},         {"server", m.server}, {"device", m.device},
@@ -59,8 +99,11 @@ struct Encoder {
             {"central", m.central}};
   }
   json operator()(const Ack& m) const {
-    return {
-        {"type", "ack"}, {"batch", m.batch}, {"applied", m.applied}, {"duplicates", m.duplicates}};
+    return {{"type", "ack"},
+            {"batch", m.batch},
+            {"applied", m.applied},
+            {"duplicates", m.duplicates},
+            {"purged", m.purged}};
   }
   json operator()(const Changes& m) const {
     return {{"type", "changes"},
@@ -74,13 +117,6 @@ struct Encoder {
             {"fatal", m.fatal},          {"batch", m.batch}};
   }
 };
-
-// Typed member access that throws json::exception on absence or wrong type;
-// decode() turns it into protocol_malformed naming the member.
-template <class T>
-T member(const json& j, const char* key) {
-  return j.at(key).get<T>();
-}
 
 Result<Message> decode_fields(const std::string& type, const json& j,
                               const schema::Schema& schema) {
@@ -103,7 +139,7 @@ Result<Message> decode_fields(const std::string& type, const json& j,
     return Message(Welcome{member<int>(j, "protocol"), member<int>(j, "schema_version"),
                            member<std::string>(j, "server"), member<std::string>(j, "device"),
                            member<std::string>(j, "site"), member<bool>(j, "central"),
-                           std::move(k).value(), member<std::string>(j, "feed")});
+                           std::move(k).value(), member<std::string>(j, "feed"), erasures_from(j)});
   }
   if (type == "enrolled")
     return Message(Enrolled{member<std::string>(j, "server"), member<std::string>(j, "device"),
@@ -111,7 +147,18 @@ Result<Message> decode_fields(const std::string& type, const json& j,
                             member<std::string>(j, "user"), member<bool>(j, "central")});
   if (type == "ack")
     return Message(Ack{member<std::uint64_t>(j, "batch"), member<std::size_t>(j, "applied"),
-                       member<std::size_t>(j, "duplicates")});
+                       member<std::size_t>(j, "duplicates"), member<std::size_t>(j, "purged")});
+  if (type == "access") {
+    Access a;
+    for (const auto& e : j.at("entries"))
+      a.entries.push_back({member<std::uint64_t>(e, "seq"), member<std::string>(e, "at"),
+                           member<std::string>(e, "user"), member<std::string>(e, "device"),
+                           member<std::string>(e, "person"), member<std::string>(e, "action"),
+                           member<std::string>(e, "prev"), member<std::string>(e, "hash")});
+    return Message(std::move(a));
+  }
+  if (type == "access_ack") return Message(AccessAck{member<std::uint64_t>(j, "through")});
+  if (type == "receipt") return Message(Receipt{member<std::vector<std::string>>(j, "erasures")});
   if (type == "changes") {
     auto changes = changes_from(j.at("changes"), schema);
     if (!changes) return changes.error();
@@ -149,8 +196,9 @@ Result<Message> decode(std::string_view text, const schema::Schema& schema) {
 }
 
 std::string_view type_name(const Message& message) {
-  static constexpr std::string_view kNames[] = {"hello",    "enroll", "push",    "pull", "welcome",
-                                                "enrolled", "ack",    "changes", "error"};
+  static constexpr std::string_view kNames[] = {"hello",   "enroll",   "push",   "pull",
+                                                "welcome", "enrolled", "ack",    "changes",
+                                                "error",   "receipt",  "access", "access_ack"};
   return kNames[message.index()];
 }
 

@@ -91,6 +91,7 @@ Result<Change> Replica::read_change(Statement& s) {
   const std::string kind = s.text(6);
   c.kind = kind == "delete"   ? ChangeKind::remove
            : kind == "settle" ? ChangeKind::settle
+           : kind == "erased" ? ChangeKind::erased
                               : ChangeKind::edit;
   c.ops = ops_from_storage(s.text_view(7));
   return c;

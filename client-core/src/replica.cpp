@@ -18,6 +18,15 @@ constexpr int kStoreFormat = 1;  // layout of the non-entity tables below
 constexpr std::string_view kSettingsTable =
     "CREATE TABLE IF NOT EXISTS settings(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID";
 
+// Added with erasure: created on open when missing. `erased` lists the
+// records an erasure removed (so that their later changes are purged on
+// arrival); `erasures` the erasures applied here, for the receipts.
+constexpr std::string_view kErasureTables = R"sql(
+CREATE TABLE IF NOT EXISTS erased(record TEXT PRIMARY KEY, erasure TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS erasures(id TEXT PRIMARY KEY, person TEXT NOT NULL,
+                                    applied TEXT NOT NULL) WITHOUT ROWID;
+)sql";
+
 constexpr std::string_view kBaseTables = R"sql(
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE origins(idx INTEGER PRIMARY KEY, replica TEXT NOT NULL UNIQUE,
@@ -77,6 +86,7 @@ Result<std::unique_ptr<Replica>> Replica::create(const std::string& path, const 
   if (!tx) return tx.error();
   if (Status s = r->db_.exec(kBaseTables); !s) return s.error();
   if (Status s = r->db_.exec(kSettingsTable); !s) return s.error();
+  if (Status s = r->db_.exec(kErasureTables); !s) return s.error();
   for (const auto& e : schema.entities())
     if (Status s = r->create_tables(e); !s) return s.error();
   const std::pair<std::string, std::string> meta[] = {
@@ -108,6 +118,7 @@ Result<std::unique_ptr<Replica>> Replica::open(const std::string& path,
   if (Status s = set_pragmas(r->db_); !s) return s.error();
   if (Status s = r->load(); !s) return s.error();
   if (Status s = r->db_.exec(kSettingsTable); !s) return s.error();
+  if (Status s = r->db_.exec(kErasureTables); !s) return s.error();
   if (r->info_.schema_version > schema.version())
     return make_error(Errc::replica_newer_schema, "this replica uses schema version " +
                                                       std::to_string(r->info_.schema_version) +
@@ -157,7 +168,14 @@ Status Replica::load() {
   max_stored_.assign(origins_.size(), 0);
   while (m->step())
     max_stored_.at(static_cast<std::size_t>(m->int64(0))) = static_cast<std::uint64_t>(m->int64(1));
-  return m->status();
+  if (!m->status()) return m->status();
+  erased_.clear();
+  // A file from before erasure has no such table until open() adds it.
+  if (auto e = db_.prepare("SELECT record, erasure FROM erased")) {
+    while (e->step()) erased_.emplace(e->text(0), e->text(1));
+    return e->status();
+  }
+  return Status::Ok();
 }
 
 Status Replica::create_tables(const schema::Entity& entity) {

@@ -56,6 +56,8 @@ nlohmann::json read_value(const Statement& s, int col, const schema::Field& fiel
 // Parses the "ops" array stored in the changes table (written by this code,
 // so not re-validated against the schema).
 std::vector<FieldOp> ops_from_storage(std::string_view text);
+// `change` with every value null and kind `erased`: what an erasure keeps.
+Change purged_copy(const Change& change);
 std::string ops_to_storage(const std::vector<FieldOp>& ops);
 
 }  // namespace relais::store

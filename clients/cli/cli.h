@@ -44,10 +44,22 @@ struct Command {
 };
 
 // Commands on records (commands_records.cpp), on the op log and file
-// exchange (commands_log.cpp), and with the server (commands_sync.cpp).
+// exchange (commands_log.cpp), with the server (commands_sync.cpp), and on
+// consent (commands_consent.cpp).
 const std::vector<Command>& record_commands();
 const std::vector<Command>& log_commands();
 const std::vector<Command>& sync_commands();
+const std::vector<Command>& consent_commands();
+
+// Writes to the replica's access log that `records` were shown with
+// `action` (open, list, history...): one entry per person whose data they
+// reveal. Called before the records are printed.
+Status log_reads(store::Replica& replica, const std::vector<store::Record>& records,
+                 std::string_view action);
+// The same for records named by id, whatever their entity (gone ones skipped).
+Status log_reads_of(store::Replica& replica,
+                    const std::vector<std::pair<std::string, std::string>>& entity_ids,
+                    std::string_view action);
 
 // Reads `field=value` arguments into a JSON object of typed, normalised values.
 Result<nlohmann::json> parse_assignments(const store::Replica& replica, const std::string& entity,

@@ -57,15 +57,6 @@ Status write_file_atomic(const std::string& path, std::string_view bytes) {
   return Status::Ok();
 }
 
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 json conflict_json(const store::Conflict& c) {
   json values = json::array();
   for (const auto& v : c.values)
@@ -82,6 +73,9 @@ Status cmd_conflicts(Context& ctx) {
   if (!r) return r.error();
   auto all = (*r)->conflicts();
   if (!all) return all.error();
+  std::vector<std::pair<std::string, std::string>> shown;
+  for (const auto& c : *all) shown.emplace_back(c.entity, c.record);
+  if (Status s = log_reads_of(**r, shown, "conflicts"); !s) return s;
   if (ctx.json()) {
     json out = json::array();
     for (const auto& c : *all) out.push_back(conflict_json(c));
@@ -144,6 +138,9 @@ Status cmd_log(Context& ctx) {
   if (!limit) return limit.error();
   auto changes = (*r)->history(ctx.args().option("record"), *limit);
   if (!changes) return changes.error();
+  std::vector<std::pair<std::string, std::string>> shown;
+  for (const auto& c : *changes) shown.emplace_back(c.entity, c.record);
+  if (Status s = log_reads_of(**r, shown, "history"); !s) return s;
   if (ctx.json()) {
     json out = json::array();
     for (const auto& c : *changes) out.push_back(store::change_to_json(c));
@@ -232,12 +229,9 @@ Status cmd_export(Context& ctx) {
     }
   }
   const auto& info = (*r)->info();
-  exchange::BundleHeader header{exchange::kBundleFormatVersion,
-                                info.schema_version,
-                                info.replica_id,
-                                info.site,
-                                utc_now(),
-                                (*r)->knowledge()};
+  exchange::BundleHeader header{
+      exchange::kBundleFormatVersion, info.schema_version, info.replica_id, info.site,
+      store::utc_now_iso(),           (*r)->knowledge()};
   const std::string& path = ctx.args().positional[0];
   if (Status s = write_file_atomic(path, exchange::encode_bundle(header, changes)); !s) return s;
   if (ctx.json())

@@ -5,6 +5,8 @@
 
 #include "cli.h"
 #include "relais/schema/validate.h"
+#include "relais/store/access_log.h"
+#include "relais/store/consent.h"
 
 namespace relais::cli {
 namespace {
@@ -124,7 +126,8 @@ Status cmd_add(Context& ctx) {
   const std::string& entity = ctx.args().positional[0];
   auto fields = parse_assignments(**r, entity, ctx.args().positional, 1);
   if (!fields) return fields.error();
-  auto id = (*r)->create_record(entity, *fields);
+  // Through the consent module, so that a withdrawal stops new referrals.
+  auto id = store::create_record_with_consent(**r, entity, *fields);
   if (!id) return id.error();
   if (ctx.json())
     ctx.out() << json{{"id", *id}, {"entity", entity}} << "\n";
@@ -163,12 +166,35 @@ json record_json(const store::Record& rec) {
   return {{"entity", rec.entity}, {"id", rec.id}, {"deleted", rec.deleted}, {"fields", rec.fields}};
 }
 
+}  // namespace
+
+Status log_reads(store::Replica& replica, const std::vector<store::Record>& records,
+                 std::string_view action) {
+  const auto persons = store::persons_shown(replica.schema(), records);
+  if (persons.empty()) return Status::Ok();
+  auto log = store::AccessLog::open(replica);
+  if (!log) return log.error();
+  return log->record(persons, action);
+}
+
+Status log_reads_of(store::Replica& replica,
+                    const std::vector<std::pair<std::string, std::string>>& entity_ids,
+                    std::string_view action) {
+  std::vector<store::Record> records;
+  for (const auto& [entity, id] : entity_ids)
+    if (auto rec = replica.get(entity, id)) records.push_back(std::move(rec).value());
+  return log_reads(replica, records, action);
+}
+
+namespace {
+
 Status cmd_show(Context& ctx) {
   auto r = ctx.replica();
   if (!r) return r.error();
   const auto& pos = ctx.args().positional;
   auto rec = (*r)->get(pos[0], pos[1]);
   if (!rec) return rec.error();
+  if (Status s = log_reads(**r, {*rec}, "open"); !s) return s;
   if (ctx.json()) {
     ctx.out() << record_json(*rec) << "\n";
     return Status::Ok();
@@ -187,6 +213,7 @@ Status cmd_list(Context& ctx) {
   if (!limit) return limit.error();
   auto records = (*r)->list(ctx.args().positional[0], *limit);
   if (!records) return records.error();
+  if (Status s = log_reads(**r, *records, "list"); !s) return s;
   if (ctx.json()) {
     json out = json::array();
     for (const auto& rec : *records) out.push_back(record_json(rec));

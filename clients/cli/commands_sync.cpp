@@ -115,14 +115,17 @@ Status cmd_enroll(Context& ctx) {
 
 void print_counts(Context& ctx, const sync::SyncCounts& c, bool in_sync) {
   if (ctx.json())
-    ctx.out() << json{{"pushed", c.pushed},
-                      {"pulled", c.pulled},
-                      {"pulled_new", c.pulled_new},
-                      {"in_sync", in_sync}}
+    ctx.out() << json{{"pushed", c.pushed},     {"pulled", c.pulled}, {"pulled_new", c.pulled_new},
+                      {"erasures", c.erasures}, {"purged", c.purged}, {"in_sync", in_sync}}
               << "\n";
   else
     ctx.out() << "sent " << c.pushed << " change(s), received " << c.pulled << " (" << c.pulled_new
-              << " new)" << (in_sync ? "; in sync" : "") << "\n";
+              << " new)"
+              << (c.erasures ? "; applied " + std::to_string(c.erasures) + " erasure(s)" : "")
+              << (c.purged ? "; " + std::to_string(c.purged) +
+                                 " change(s) of erased persons kept without their values"
+                           : "")
+              << (in_sync ? "; in sync" : "") << "\n";
 }
 
 // Reconnects after 0.5 s, doubling up to 30 s, each wait drawn at random
@@ -146,6 +149,8 @@ Status cmd_sync(Context& ctx) {
     SyncConversation conversation(session, false);
     Status s = transport::converse(*url, conversation, options);
     print_counts(ctx, session.counts(), s.ok() && session.in_sync());
+    if (session.needs_compact())
+      if (Status c = (*r)->compact(); !c) return c;
     return s;
   }
   std::signal(SIGINT, on_stop_signal);
@@ -156,6 +161,8 @@ Status cmd_sync(Context& ctx) {
     sync::ClientSession session(**r);
     SyncConversation conversation(session, true);
     Status s = transport::converse(*url, conversation, options);
+    if (session.needs_compact())
+      if (Status c = (*r)->compact(); !c) std::cerr << "relais: " << c.error().message << "\n";
     if (g_stop) break;
     if (!s &&
         (s.error().code == Errc::device_revoked || s.error().code == Errc::bad_credential ||

@@ -50,6 +50,8 @@ std::string_view errc_name(Errc code) {
       return "replica_newer_schema";
     case Errc::schema_invalid:
       return "schema_invalid";
+    case Errc::store_busy:
+      return "store_busy";
     case Errc::protocol_malformed:
       return "protocol_malformed";
     case Errc::unknown_message:
@@ -88,6 +90,26 @@ std::string_view errc_name(Errc code) {
       return "shutting_down";
     case Errc::server_internal:
       return "server_internal";
+    case Errc::append_only:
+      return "append_only";
+    case Errc::unknown_purpose:
+      return "unknown_purpose";
+    case Errc::not_consent_purpose:
+      return "not_consent_purpose";
+    case Errc::unknown_notice:
+      return "unknown_notice";
+    case Errc::no_prior_consent:
+      return "no_prior_consent";
+    case Errc::consent_required:
+      return "consent_required";
+    case Errc::erased_record:
+      return "erased_record";
+    case Errc::erasure_forged:
+      return "erasure_forged";
+    case Errc::access_chain_broken:
+      return "access_chain_broken";
+    case Errc::role_required:
+      return "role_required";
   }
   return "unknown_error";
 }

@@ -34,6 +34,7 @@ constexpr TypeEntry kTypes[] = {
     {"phone", FieldType::phone},
     {"email", FieldType::email},
     {"postal_code", FieldType::postal_code},
+    {"datetime", FieldType::datetime},
 };
 
 Error invalid(std::string message) {
@@ -53,6 +54,39 @@ struct Reader {
       l.en = j.at("label").value("en", "");
     }
     return l;
+  }
+
+  // A purpose's notices: required (at least one) for a consent-based
+  // purpose and refused for any other, each with a non-empty French and
+  // English text, versions from 1 strictly increasing in file order.
+  static std::vector<Notice> notices(const json& j, const Purpose& p) {
+    const std::string where = "purpose " + p.id;
+    std::vector<Notice> out;
+    if (!j.contains("notices")) {
+      if (p.consent_based())
+        throw std::runtime_error(where +
+                                 ": a purpose based on consent needs 'notices', the texts "
+                                 "shown to the young person");
+      return out;
+    }
+    if (!p.consent_based())
+      throw std::runtime_error(where + ": only purposes based on consent take 'notices'");
+    if (!j.at("notices").is_array() || j.at("notices").empty())
+      throw std::runtime_error(where + ": 'notices' must be a non-empty list");
+    for (const auto& nj : j.at("notices")) {
+      Notice n;
+      n.version = nj.at("version").get<int>();
+      n.fr = nj.at("fr").get<std::string>();
+      n.en = nj.at("en").get<std::string>();
+      const std::string at = where + " notice " + std::to_string(n.version);
+      if (n.version < 1) throw std::runtime_error(at + ": versions start at 1");
+      if (!out.empty() && n.version <= out.back().version)
+        throw std::runtime_error(at + ": versions must be unique and increasing");
+      if (n.fr.empty() || n.en.empty())
+        throw std::runtime_error(at + ": needs a non-empty 'fr' and 'en' text");
+      out.push_back(std::move(n));
+    }
+    return out;
   }
 
   static std::vector<std::string> strings(const json& j) {
@@ -141,6 +175,7 @@ struct Reader {
     if (!retention_ids.count(e.retention))
       throw std::runtime_error(e.name + ": unknown retention rule '" + e.retention + "'");
     e.label = label(j);
+    e.append_only = j.value("append_only", false);
     std::set<std::string> names;
     for (const auto& fj : j.at("fields")) {
       e.fields.push_back(field(fj, e));
@@ -193,6 +228,28 @@ bool Field::allows(std::string_view value) const {
 const Field* Entity::field(std::string_view wanted) const {
   for (const auto& f : fields)
     if (f.name == wanted) return &f;
+  return nullptr;
+}
+
+const std::string* Notice::text(std::string_view language) const {
+  if (language == "fr") return &fr;
+  if (language == "en") return &en;
+  return nullptr;
+}
+
+const Notice* Purpose::notice(int wanted) const {
+  for (const auto& n : notices)
+    if (n.version == wanted) return &n;
+  return nullptr;
+}
+
+const Notice* Purpose::latest_notice() const {
+  return notices.empty() ? nullptr : &notices.back();
+}
+
+const Purpose* Schema::purpose(std::string_view id) const {
+  for (const auto& p : purposes_)
+    if (p.id == id) return &p;
   return nullptr;
 }
 
@@ -281,6 +338,7 @@ Result<Schema> Schema::parse(std::string_view model_json,
       p.legal_basis = pj.at("legal_basis").get<std::string>();
       p.retention = pj.at("retention").get<std::string>();
       p.label = Reader::label(pj);
+      p.notices = Reader::notices(pj, p);
       if (!r.retention_ids.count(p.retention))
         return invalid("purpose " + p.id + ": unknown retention rule '" + p.retention + "'");
       if (!r.purpose_ids.insert(p.id).second) return invalid("purpose '" + p.id + "' twice");

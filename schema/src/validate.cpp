@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -99,6 +100,31 @@ bool is_utf8(std::string_view s) {
   return true;
 }
 
+// The canonical form of an instant written YYYY-MM-DDTHH:MM:SSZ, also read
+// with a lower-case t or z, a space between date and time, or +00:00 for Z
+// (what people and other tools write); nullopt for anything else, including
+// other offsets: the stored value is UTC so that text order is time order.
+std::optional<std::string> normalize_datetime(std::string_view s) {
+  if (s.size() == 25 && s.ends_with("+00:00"))
+    s.remove_suffix(6);
+  else if (s.size() == 20 && (s.back() == 'Z' || s.back() == 'z'))
+    s.remove_suffix(1);
+  else
+    return std::nullopt;
+  if (s.size() != 19 || !is_date(s.substr(0, 10))) return std::nullopt;
+  if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return std::nullopt;
+  if (s[13] != ':' || s[16] != ':') return std::nullopt;
+  auto part = [&](std::size_t at, int max) {
+    int n = -1;
+    auto r = std::from_chars(s.data() + at, s.data() + at + 2, n);
+    return r.ec == std::errc() && r.ptr == s.data() + at + 2 && n >= 0 && n <= max;
+  };
+  if (!part(11, 23) || !part(14, 59) || !part(17, 59)) return std::nullopt;
+  std::string out(s);
+  out[10] = 'T';
+  return out + "Z";
+}
+
 Result<json> normalize_string(const Entity& e, const Field& f, const json& v) {
   if (!v.is_string()) return wrong_type(e, f, v);
   if (!is_utf8(v.get_ref<const std::string&>()))
@@ -111,6 +137,13 @@ Result<json> normalize_string(const Entity& e, const Field& f, const json& v) {
     case FieldType::date:
       if (!is_date(s)) return bad_format(e, f, "'" + s + "' is not a date (YYYY-MM-DD)");
       break;
+    case FieldType::datetime: {
+      auto instant = normalize_datetime(s);
+      if (!instant)
+        return bad_format(e, f, "'" + s + "' is not a date and time in UTC (YYYY-MM-DDTHH:MM:SSZ)");
+      s = std::move(*instant);
+      break;
+    }
     case FieldType::email:
       std::transform(s.begin(), s.end(), s.begin(),
                      [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -174,6 +207,11 @@ bool is_date(std::string_view s) {
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
   return d <= kDays[m - 1] + (m == 2 && leap ? 1 : 0);
+}
+
+bool is_datetime(std::string_view s) {
+  const auto canonical = normalize_datetime(s);
+  return canonical && *canonical == s;
 }
 
 bool is_uuid(std::string_view s) {

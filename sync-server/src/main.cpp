@@ -33,8 +33,14 @@ constexpr char kUsage[] =
     "  device list | device revoke DEVICE\n"
     "  backup DEST                       consistent copy of the store, while serving\n"
     "  restore BACKUP                    replace the store by a backup (server stopped)\n"
-    "  digest                            digest of the merged data of all sites\n\n"
-    "exit codes: 0 ok, 1 failure, 2 usage, 4 not found\n";
+    "  digest                            digest of the merged data of all sites\n"
+    "  rgpd erase PERSON --request REF --by DPO\n"
+    "                                    erase a person everywhere (their replicas at their\n"
+    "                                    next sync); REF is the reference of their request\n"
+    "  rgpd status                       erasures and the devices yet to apply them\n"
+    "  audit person PERSON               who read that person's data, where and when\n"
+    "  audit breaks                      breaks found in the replicas' access-log chains\n\n"
+    "exit codes: 0 ok, 1 failure, 2 usage, 3 not allowed, 4 not found\n";
 
 struct Args {
   std::string config = "relais-server.json";
@@ -55,6 +61,8 @@ int fail(const Error& e) {
       return 2;
     case Errc::unknown_record:
       return 4;
+    case Errc::role_required:
+      return 3;
     default:
       return 1;
   }
@@ -217,13 +225,56 @@ int cmd_admin(const Args& a, const ServerConfig& c) {
     std::cout << *d << "\n";
     return 0;
   }
+  if (what == "rgpd erase" && w.size() == 3) {
+    if (a.option("request").empty() || a.option("by").empty())
+      return usage("rgpd erase needs --request REF and --by DPO");
+    auto e = s.erase_person(w[2], a.option("request"), a.option("by"));
+    if (!e) return fail(e.error());
+    std::cout << "erased person " << e->person << " (" << e->records << " records) for request "
+              << e->request << "; erasure " << e->id << "\n"
+              << "each device applies it at its next sync: see `relais-server rgpd status`\n";
+    if (Status cleaned = s.compact(); !cleaned)
+      std::cerr << "relais-server: the erasure is done, but " << cleaned.error().message << "\n";
+    return 0;
+  }
+  if (what == "rgpd status" && w.size() == 2) {
+    auto all = s.erasure_status();
+    if (!all) return fail(all.error());
+    if (all->empty()) std::cout << "no erasure\n";
+    for (const auto& st : *all) {
+      const Erasure& e = st.erasure;
+      std::cout << e.id << "  " << e.at << "  request " << e.request << "  by " << e.by << "  "
+                << e.records << " records  " << st.receipts.size() << "/"
+                << st.receipts.size() + st.pending.size() << " devices applied\n";
+      for (const auto& d : st.pending) std::cout << "  pending on device " << d << "\n";
+    }
+    return 0;
+  }
+  if (what == "audit person" && w.size() == 3) {
+    auto entries = s.accesses_of(w[2]);
+    if (!entries) return fail(entries.error());
+    std::cout << "at,user,action,device,seq\n";
+    for (const auto& e : *entries)
+      std::cout << e.at << "," << e.user << "," << e.action << "," << e.device << "," << e.seq
+                << "\n";
+    return 0;
+  }
+  if (what == "audit breaks" && w.size() == 2) {
+    auto breaks = s.access_breaks();
+    if (!breaks) return fail(breaks.error());
+    if (breaks->empty()) std::cout << "every access-log chain received is intact\n";
+    for (const auto& b : *breaks)
+      std::cout << b.at << "  device " << b.device << "  entry " << b.seq << "  " << b.kind << ": "
+                << b.message << "\n";
+    return 0;
+  }
   return usage("unknown command or wrong arguments: " + what);
 }
 
 int run(int argc, char** argv) {
   Args a;
-  static const std::set<std::string> kValued = {"config", "port", "address", "log-level",
-                                                "role",   "site", "hours",   "host"};
+  static const std::set<std::string> kValued = {"config", "port",  "address", "log-level", "role",
+                                                "site",   "hours", "host",    "request",   "by"};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {

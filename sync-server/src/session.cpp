@@ -38,6 +38,8 @@ SessionOutput ServerSession::on_message(std::string_view text) {
     return fail(Errc::unexpected_message, "say 'hello' (or 'enroll') first", true);
   if (auto* m = std::get_if<sync::Push>(&*message)) return on_push(*m);
   if (auto* m = std::get_if<sync::Pull>(&*message)) return on_pull(*m);
+  if (auto* m = std::get_if<sync::Receipt>(&*message)) return on_receipt(*m);
+  if (auto* m = std::get_if<sync::Access>(&*message)) return on_access(*m);
   return fail(Errc::unexpected_message,
               "a client does not send '" + std::string(sync::type_name(*message)) + "'", false);
 }
@@ -76,10 +78,20 @@ SessionOutput ServerSession::on_hello(const sync::Hello& m) {
   device_ = *device;
   log_.log(LogLevel::info, "sync", conn_, "hello",
            {{"device", device_->id}, {"site", device_->central ? "*" : device_->site}});
+  auto erasures = store_.pending_erasures(*device_);
+  if (!erasures) return fail(erasures.error().code, erasures.error().message, true);
+  sync::Welcome welcome{sync::kProtocolVersion,
+                        store_.schema().version(),
+                        store_.server_id(),
+                        device_->id,
+                        device_->site,
+                        device_->central,
+                        store_.knowledge(),
+                        store_.feed_id(),
+                        {}};
+  for (const auto& e : *erasures) welcome.erasures.push_back({e.id, e.person});
   SessionOutput out;
-  out.messages.push_back(sync::encode(sync::Welcome{
-      sync::kProtocolVersion, store_.schema().version(), store_.server_id(), device_->id,
-      device_->site, device_->central, store_.knowledge(), store_.feed_id()}));
+  out.messages.push_back(sync::encode(welcome));
   return out;
 }
 
@@ -118,9 +130,47 @@ SessionOutput ServerSession::on_push(sync::Push& m) {
            {{"batch", std::to_string(m.batch)},
             {"applied", std::to_string(result->applied)},
             {"duplicates", std::to_string(result->duplicates)}});
+  if (result->purged > 0)
+    log_.log(LogLevel::warn, "rgpd", conn_, "erased_changes_refused",
+             {{"device", device_->id},
+              {"batch", std::to_string(m.batch)},
+              {"changes", std::to_string(result->purged)}});
   SessionOutput out;
-  out.messages.push_back(sync::encode(Ack{m.batch, result->applied, result->duplicates}));
+  out.messages.push_back(
+      sync::encode(Ack{m.batch, result->applied, result->duplicates, result->purged}));
   out.committed = result->applied > 0;
+  return out;
+}
+
+SessionOutput ServerSession::on_receipt(const sync::Receipt& m) {
+  if (Status s = store_.record_receipts(*device_, m.erasures); !s)
+    return fail(s.error().code, s.error().message, false);
+  for (const auto& id : m.erasures)
+    log_.log(LogLevel::info, "rgpd", conn_, "erasure_receipt",
+             {{"device", device_->id}, {"erasure", id}});
+  return SessionOutput{};
+}
+
+SessionOutput ServerSession::on_access(const sync::Access& m) {
+  if (m.entries.size() > sync::kAccessBatch)
+    return fail(Errc::message_too_large,
+                "at most " + std::to_string(sync::kAccessBatch) + " access-log entries per message",
+                false);
+  auto up = store_.store_access(*device_, m.entries);
+  if (!up) return fail(up.error().code, up.error().message, false);
+  SessionOutput out;
+  out.messages.push_back(sync::encode(sync::AccessAck{up->through}));
+  if (up->broken) {
+    log_.log(LogLevel::warn, "rgpd", conn_, "access_chain_broken",
+             {{"device", device_->id},
+              {"seq", std::to_string(up->broken->seq)},
+              {"kind", std::string(store::break_name(up->broken->kind))}});
+    out.messages.push_back(sync::encode(sync::ErrorReply{
+        Errc::access_chain_broken,
+        "the access log of this replica is broken: " + up->broken->message +
+            "; the entries are kept and the DPO is told (relais-server audit breaks)",
+        false, 0}));
+  }
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 
 #include "relais/server/store.h"
 #include "relais/store/replica.h"
@@ -35,17 +36,29 @@ CREATE TABLE IF NOT EXISTS srv_feed(seq INTEGER PRIMARY KEY AUTOINCREMENT,
                                     ops INTEGER NOT NULL, site TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS srv_feed_by_site ON srv_feed(site, seq);
 CREATE TABLE IF NOT EXISTS srv_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS srv_erasures(id TEXT PRIMARY KEY, person TEXT NOT NULL UNIQUE,
+                                        request TEXT NOT NULL, by_user TEXT NOT NULL,
+                                        at TEXT NOT NULL, records INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS srv_access(replica TEXT NOT NULL, seq INTEGER NOT NULL,
+                                      at TEXT NOT NULL, user TEXT NOT NULL, device TEXT NOT NULL,
+                                      person TEXT NOT NULL, action TEXT NOT NULL,
+                                      prev TEXT NOT NULL, hash TEXT NOT NULL,
+                                      PRIMARY KEY(replica, seq)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS srv_access_by_person ON srv_access(person, at);
+CREATE TABLE IF NOT EXISTS srv_access_heads(replica TEXT PRIMARY KEY, seq INTEGER NOT NULL,
+                                            hash TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS srv_access_breaks(id INTEGER PRIMARY KEY, replica TEXT NOT NULL,
+                                             device TEXT NOT NULL, seq INTEGER NOT NULL,
+                                             kind TEXT NOT NULL, message TEXT NOT NULL,
+                                             at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS srv_receipts(erasure TEXT NOT NULL, device TEXT NOT NULL,
+                                        at TEXT NOT NULL,
+                                        PRIMARY KEY(erasure, device)) WITHOUT ROWID;
 )sql";
 
 constexpr char kCentralSite[] = "*";
 
-std::string utc_iso(std::time_t t) {
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+using store::utc_iso;
 
 std::string random_text(std::size_t n, std::string_view alphabet) {
   std::string bytes(n, '\0');
@@ -239,8 +252,20 @@ class SqliteStore final : public ServerStore {
                               const std::vector<store::Change>& changes) override {
     std::lock_guard lock(mu_);
     // Before merging: a record that already belongs to another site stays
-    // out of reach, whatever the batch says.
+    // out of reach, whatever the batch says. A change may come purged of its
+    // values only for a record erased here, or one the server never held (a
+    // record made offline about a person erased since); for any other, the
+    // empty change would stand in for the real one.
     for (const auto& c : changes) {
+      if (c.kind == store::ChangeKind::erased && !central_->erased(c.record) &&
+          central_->get(c.entity, c.record).ok())
+        return make_error(Errc::erasure_forged, "change " + c.op_id(0).str() +
+                                                    " comes without its values, but " + c.entity +
+                                                    " " + c.record + " was never erased");
+      if (c.kind != store::ChangeKind::erased && schema().entity(c.entity)->append_only &&
+          central_->get(c.entity, c.record).ok() && !is_held(c))
+        return make_error(Errc::append_only, "change " + c.op_id(0).str() + ": " + c.entity + " " +
+                                                 c.record + " is written once and never changed");
       auto site = current_site(c.entity, c.record);
       if (!site) return site.error();
       if (Status s = check_scope(device, c, *site); !s) return s.error();
@@ -263,7 +288,7 @@ class SqliteStore final : public ServerStore {
           .run();
     });
     if (!stats) return stats.error();
-    return IngestResult{stats->applied, stats->duplicates, applied_ops};
+    return IngestResult{stats->applied, stats->duplicates, applied_ops, stats->purged};
   }
 
   Result<PullBatch> pull(const Device& device, std::uint64_t cursor, std::size_t max_ops) override {
@@ -302,6 +327,184 @@ class SqliteStore final : public ServerStore {
     return batch;
   }
 
+  Result<AccessUpload> store_access(const Device& device,
+                                    const std::vector<store::AccessEntry>& entries) override {
+    std::lock_guard lock(mu_);
+    auto tx = Transaction::begin(db());
+    if (!tx) return tx.error();
+    store::ChainHead head;
+    {
+      auto h = db().prepare("SELECT seq, hash FROM srv_access_heads WHERE replica = ?");
+      if (!h) return h.error();
+      h->bind(1, device.replica);
+      if (h->step()) head = {static_cast<std::uint64_t>(h->int64(0)), h->text(1)};
+    }
+    AccessUpload out{head.seq, std::nullopt};
+    std::vector<store::AccessEntry> fresh;
+    for (const auto& e : entries) {
+      if (e.seq > head.seq) {
+        fresh.push_back(e);
+        continue;
+      }
+      auto held = db().prepare("SELECT hash FROM srv_access WHERE replica = ? AND seq = ?");
+      if (!held) return held.error();
+      held->bind(1, device.replica).bind(2, static_cast<std::int64_t>(e.seq));
+      if (held->step() && held->text(0) != e.hash && !out.broken)
+        out.broken = store::ChainBreak{
+            store::ChainBreak::Kind::edited, e.seq,
+            "entry " + std::to_string(e.seq) + " was sent again with other content"};
+    }
+    if (!out.broken) out.broken = store::verify_chain(head, device.replica, fresh);
+    auto ins = db().prepare(
+        "INSERT OR IGNORE INTO srv_access(replica, seq, at, user, device, person, action, prev, "
+        "hash) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!ins) return ins.error();
+    const store::AccessEntry* last = nullptr;
+    for (const auto& e : fresh) {
+      ins->reset();
+      ins->bind(1, device.replica).bind(2, static_cast<std::int64_t>(e.seq)).bind(3, e.at);
+      ins->bind(4, e.user).bind(5, e.device).bind(6, e.person).bind(7, e.action);
+      if (Status s = ins->bind(8, e.prev).bind(9, e.hash).run(); !s) return s.error();
+      if (!last || e.seq > last->seq) last = &e;
+    }
+    if (last) {
+      out.through = last->seq;
+      auto put = db().prepare(
+          "INSERT INTO srv_access_heads(replica, seq, hash) VALUES(?, ?, ?) "
+          "ON CONFLICT(replica) DO UPDATE SET seq = excluded.seq, hash = excluded.hash");
+      if (!put) return put.error();
+      put->bind(1, device.replica).bind(2, static_cast<std::int64_t>(last->seq));
+      if (Status s = put->bind(3, last->hash).run(); !s) return s.error();
+    }
+    if (out.broken) {
+      auto br = db().prepare(
+          "INSERT INTO srv_access_breaks(replica, device, seq, kind, message, at) "
+          "VALUES(?, ?, ?, ?, ?, ?)");
+      if (!br) return br.error();
+      br->bind(1, device.replica)
+          .bind(2, device.id)
+          .bind(3, static_cast<std::int64_t>(out.broken->seq));
+      br->bind(4, std::string(store::break_name(out.broken->kind))).bind(5, out.broken->message);
+      if (Status s = br->bind(6, utc_iso(std::time(nullptr))).run(); !s) return s.error();
+    }
+    if (Status s = (*tx)->commit(); !s) return s.error();
+    return out;
+  }
+
+  Result<std::vector<AccessBreak>> access_breaks() override {
+    std::lock_guard lock(mu_);
+    auto s = db().prepare(
+        "SELECT replica, device, seq, kind, message, at FROM srv_access_breaks ORDER BY id");
+    if (!s) return s.error();
+    std::vector<AccessBreak> out;
+    while (s->step())
+      out.push_back({s->text(0), s->text(1), static_cast<std::uint64_t>(s->int64(2)), s->text(3),
+                     s->text(4), s->text(5)});
+    if (!s->status()) return s->status().error();
+    return out;
+  }
+
+  Result<std::vector<store::AccessEntry>> accesses_of(const std::string& person) override {
+    std::lock_guard lock(mu_);
+    auto s = db().prepare(
+        "SELECT seq, at, user, device, person, action, prev, hash FROM srv_access "
+        "WHERE person = ? ORDER BY at, replica, seq");
+    if (!s) return s.error();
+    s->bind(1, person);
+    std::vector<store::AccessEntry> out;
+    while (s->step())
+      out.push_back({static_cast<std::uint64_t>(s->int64(0)), s->text(1), s->text(2), s->text(3),
+                     s->text(4), s->text(5), s->text(6), s->text(7)});
+    if (!s->status()) return s->status().error();
+    return out;
+  }
+
+  Result<Erasure> erase_person(const std::string& person, const std::string& request,
+                               const std::string& by) override {
+    std::lock_guard lock(mu_);
+    auto user = find_user(by);
+    if (!user) return user.error();
+    if (user->role != Role::dpo)
+      return make_error(Errc::role_required, "user '" + by + "' is " +
+                                                 std::string(role_name(user->role)) +
+                                                 "; only a DPO may erase a person");
+    if (request.empty())
+      return make_error(Errc::invalid_argument, "an erasure needs the reference of the request");
+    if (central_->erased(person))
+      return make_error(Errc::erased_record, "person " + person + " is already erased");
+    if (auto p = central_->get("person", person); !p)
+      return make_error(Errc::unknown_record, "no person " + person + " on this server");
+    // The replica's erasure and the trace are two transactions: should the
+    // second fail, the erasure stands and `rgpd erase` can be run again
+    // for the trace (erase_person of the replica is idempotent).
+    Erasure e{store::new_uuid(), person, request, by, utc_iso(std::time(nullptr)), 0};
+    auto out = central_->erase_person(e.id, person);
+    if (!out) return out.error();
+    e.records = out->records.size();
+    auto ins = db().prepare(
+        "INSERT INTO srv_erasures(id, person, request, by_user, at, records) "
+        "VALUES(?, ?, ?, ?, ?, ?)");
+    if (!ins) return ins.error();
+    ins->bind(1, e.id).bind(2, e.person).bind(3, e.request).bind(4, e.by).bind(5, e.at);
+    if (Status st = ins->bind(6, static_cast<std::int64_t>(e.records)).run(); !st)
+      return st.error();
+    return e;
+  }
+
+  Result<std::vector<Erasure>> pending_erasures(const Device& device) override {
+    std::lock_guard lock(mu_);
+    return read_erasures(
+        "SELECT id, person, request, by_user, at, records FROM srv_erasures WHERE id NOT IN "
+        "(SELECT erasure FROM srv_receipts WHERE device = ?1) ORDER BY at, id",
+        device.id);
+  }
+
+  Status record_receipts(const Device& device, const std::vector<std::string>& ids) override {
+    std::lock_guard lock(mu_);
+    auto tx = Transaction::begin(db());
+    if (!tx) return tx.error();
+    for (const auto& id : ids) {
+      auto known = db().prepare("SELECT 1 FROM srv_erasures WHERE id = ?");
+      if (!known) return known.error();
+      known->bind(1, id);
+      if (!known->step())
+        return make_error(Errc::unknown_record, "no erasure " + id + " on this server");
+      if (Status s = run("INSERT OR IGNORE INTO srv_receipts(erasure, device, at) VALUES(?, ?, ?)",
+                         {id, device.id, utc_iso(std::time(nullptr))});
+          !s)
+        return s;
+    }
+    return (*tx)->commit();
+  }
+
+  Result<std::vector<ErasureStatus>> erasure_status() override {
+    std::lock_guard lock(mu_);
+    auto all = read_erasures(
+        "SELECT id, person, request, by_user, at, records FROM srv_erasures ORDER BY at, id",
+        std::nullopt);
+    if (!all) return all.error();
+    std::vector<ErasureStatus> out;
+    for (auto& e : *all) {
+      ErasureStatus st{std::move(e), {}, {}};
+      auto s = db().prepare(
+          "SELECT d.id, r.device IS NOT NULL FROM srv_devices d LEFT JOIN srv_receipts r "
+          "ON r.device = d.id AND r.erasure = ? WHERE d.revoked = '' OR r.device IS NOT NULL "
+          "ORDER BY d.created, d.id");
+      if (!s) return s.error();
+      s->bind(1, st.erasure.id);
+      while (s->step()) (s->int64(1) ? st.receipts : st.pending).push_back(s->text(0));
+      if (!s->status()) return s->status().error();
+      out.push_back(std::move(st));
+    }
+    return out;
+  }
+
+  Status compact() override {
+    std::lock_guard lock(mu_);
+    feed_insert_.reset();  // VACUUM needs every statement of the connection finished
+    return central_->compact();
+  }
+
   Result<std::string> digest() override {
     std::lock_guard lock(mu_);
     return central_->digest();
@@ -322,6 +525,25 @@ class SqliteStore final : public ServerStore {
     if (!s) return s.error();
     for (std::size_t i = 0; i < params.size(); ++i) s->bind(static_cast<int>(i) + 1, params[i]);
     return s->run();
+  }
+
+  Result<std::vector<Erasure>> read_erasures(const std::string& sql,
+                                             const std::optional<std::string>& param) {
+    auto s = db().prepare(sql);
+    if (!s) return s.error();
+    if (param) s->bind(1, *param);
+    std::vector<Erasure> out;
+    while (s->step())
+      out.push_back({s->text(0), s->text(1), s->text(2), s->text(3), s->text(4),
+                     static_cast<std::size_t>(s->int64(5))});
+    if (!s->status()) return s->status().error();
+    return out;
+  }
+
+  // Whether the server holds `c` already (a resent change, skipped by the merge).
+  bool is_held(const store::Change& c) {
+    auto held = central_->change(c.origin, c.first);
+    return held && held->has_value();
   }
 
   Result<store::Statement*> feed_insert() {

@@ -71,6 +71,32 @@ expect 5 "not a Relais operation bundle" -- import-ops "$work/not-a-bundle.ops"
 expect 1 "cannot read" -- import-ops "$work/missing.ops"
 expect 1 "not a file" -- import-ops "$work"
 
+# Consent: every refusal names the problem and records nothing.
+nobody=01a23cbd-02c1-763f-9432-c41314acf8d9
+expect 3 "no new referral for person .*no consent to 'referral'" -- add referral person="$person" stage=identified
+expect 3 "unknown purpose 'marketing'" -- consent give "$person" marketing --method oral_at_event
+expect 3 "'follow_up' is not based on consent" -- consent give "$person" follow_up --method oral_at_event
+expect 3 "unknown purpose 'marketing'" -- consent notice marketing
+expect 2 "--method is required" -- consent give "$person" referral
+expect 3 "consent.method: 'telepathy' is not allowed" -- consent give "$person" referral --method telepathy
+expect 3 "no notice version 9" -- consent give "$person" referral --method paper_form --notice-version 9
+expect 2 "--notice-version expects a version number" -- consent give "$person" referral --method paper_form --notice-version 1x
+expect 3 "notice language 'de' is not available" -- consent give "$person" referral --method online --language de
+expect 3 "both a name and a relation" -- consent give "$person" referral --method online --guardian "Karima Benali"
+expect 3 "guardian_relation: 'uncle' is not allowed" -- consent give "$person" referral --method online --guardian "Karim B" --guardian-relation uncle
+expect 4 "no person with id" -- consent give "$nobody" referral --method online
+expect 4 "no person with id" -- consent show "$nobody"
+expect 3 "nothing to withdraw" -- consent withdraw "$person" referral --method online
+expect 2 "unknown consent command 'grant'" -- consent grant "$person" referral
+expect 2 "--guardian does not apply to consent withdraw" -- consent withdraw "$person" referral --method online --guardian X
+expect 2 "usage: relais consent show PERSON" -- consent show "$person" referral
+expect 2 "recorded by giving or withdrawing it" -- add consent person="$person" purpose=referral status=given method=online captured_at=2026-12-03T10:00:00Z
+consent=$("$relais_bin" consent give "$person" referral --method oral_at_event) || exit 1
+expect 3 "consent records are append-only" -- edit consent "$consent" status=withdrawn
+expect 3 "consent records are append-only" -- delete consent "$consent"
+"$relais_bin" consent withdraw "$person" referral --method paper_form >/dev/null || exit 1
+expect 3 "no new referral for person .*was withdrawn" -- add referral person="$person" stage=identified
+
 # A bundle replayed is a no-op: exit 0, nothing applied, state unchanged.
 before=$(state)
 out=$("$relais_bin" import-ops "$work/good.ops")

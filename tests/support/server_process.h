@@ -37,6 +37,38 @@ inline void run_program(const std::vector<std::string>& argv) {
     throw std::runtime_error("command failed: " + argv.at(0) + " " + argv.at(1));
 }
 
+struct ProgramOutput {
+  int exit_code = -1;
+  std::string out;  // standard output
+};
+
+// Runs `argv` to completion and returns its exit code and standard output
+// (standard error goes to the test's own).
+inline ProgramOutput run_capture(const std::vector<std::string>& argv) {
+  int pipe_fds[2];
+  if (::pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::dup2(pipe_fds[1], STDOUT_FILENO);
+    ::close(pipe_fds[0]);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(pipe_fds[1]);
+  ProgramOutput result;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(pipe_fds[0], buf, sizeof buf)) > 0;)
+    result.out.append(buf, static_cast<std::size_t>(n));
+  ::close(pipe_fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
 class ServerProcess {
  public:
   // Initialises a server in `dir` (configuration, certificate, store).

@@ -72,7 +72,7 @@ TEST_F(Bundles, DecodeGivesBackWhatWasEncoded) {
   const Bundle b = must(decode(bytes_));
 
   EXPECT_EQ(b.header.format_version, kBundleFormatVersion);
-  EXPECT_EQ(b.header.schema_version, 2);
+  EXPECT_EQ(b.header.schema_version, Schema::builtin().version());
   EXPECT_EQ(b.header.replica_id, a_->info().replica_id);
   EXPECT_EQ(b.header.site, "nord");
   EXPECT_EQ(b.header.created, "2026-01-01T00:00:00Z");

@@ -21,16 +21,17 @@ bool has_field(const Schema& s, const std::string& entity, const std::string& fi
   return e != nullptr && e->field(field) != nullptr;
 }
 
-TEST(Schema, BuiltinLoadsAtVersionTwoWithEveryEntity) {
+TEST(Schema, BuiltinLoadsAtVersionThreeWithEveryEntity) {
   const Schema& s = Schema::builtin();
 
-  EXPECT_EQ(s.version(), 2);
+  EXPECT_EQ(s.version(), 3);
   for (const char* name :
-       {"person", "event", "interaction", "referral", "partner", "programme", "task"})
+       {"person", "event", "interaction", "referral", "partner", "programme", "task", "consent"})
     EXPECT_NE(s.entity(name), nullptr) << name;
   EXPECT_EQ(s.entity("nobody"), nullptr);
-  ASSERT_EQ(s.migrations().size(), 1u);
+  ASSERT_EQ(s.migrations().size(), 2u);
   EXPECT_EQ(s.migrations()[0].version, 2);
+  EXPECT_EQ(s.migrations()[1].version, 3);
 }
 
 TEST(Schema, EveryBuiltinFieldHasKnownPurposesAndARetentionRule) {
@@ -85,7 +86,8 @@ class SchemaParse : public ::testing::Test {
  protected:
   json model_ = json::parse(R"({
     "format": "relais-schema", "version": 2,
-    "purposes": [{"id": "follow_up", "legal_basis": "consent", "retention": "keep"}],
+    "purposes": [{"id": "follow_up", "legal_basis": "consent", "retention": "keep",
+                  "notices": [{"version": 1, "fr": "Texte lu", "en": "Text read"}]}],
     "retention": [{"id": "keep", "period_months": null, "from": "none"}],
     "entities": [{"name": "contact", "scope": "site", "retention": "keep", "fields": [
       {"name": "name", "type": "string", "required": true, "max_length": 40,

@@ -11,7 +11,9 @@ namespace relais {
 
 // Stable numeric codes: never renumber one, only add. The hundreds group them:
 // 1xx bad input against the schema, 2xx bundles and exchange, 3xx the store,
-// 4xx the sync protocol, 5xx identity and scopes, 6xx the server itself.
+// 4xx the sync protocol, 5xx identity and scopes, 6xx the server itself,
+// 7xx the RGPD rules on consent and its proof, 8xx erasure and the access
+// log.
 enum class Errc : int {
   unknown_entity = 101,
   unknown_field = 102,
@@ -38,6 +40,7 @@ enum class Errc : int {
   replica_missing = 304,
   replica_newer_schema = 305,
   schema_invalid = 306,
+  store_busy = 307,
 
   protocol_malformed = 401,
   unknown_message = 402,
@@ -60,6 +63,18 @@ enum class Errc : int {
 
   shutting_down = 601,
   server_internal = 602,
+
+  append_only = 701,
+  unknown_purpose = 702,
+  not_consent_purpose = 703,
+  unknown_notice = 704,
+  no_prior_consent = 705,
+  consent_required = 706,
+
+  erased_record = 801,
+  erasure_forged = 802,
+  access_chain_broken = 803,
+  role_required = 804,
 };
 
 // Stable snake_case name of a code, as printed in --json output.

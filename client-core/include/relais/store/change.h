@@ -19,7 +19,10 @@ namespace relais::store {
 // The pseudo-field of a delete: value true, and once true it stays true.
 inline constexpr std::string_view kDeletedField = "_deleted";
 
-enum class ChangeKind { edit, remove, settle };
+// `erased`: a change whose values an erasure purged (docs/rgpd.md). It keeps
+// its op ids, fields and clock so that knowledge stays contiguous; every
+// value is null and it no longer affects any record.
+enum class ChangeKind { edit, remove, settle, erased };
 std::string_view kind_name(ChangeKind kind);
 
 struct FieldOp {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <optional>
 #include <string>
@@ -43,5 +44,11 @@ class HybridClock {
   std::uint64_t last_;
   WallClock wall_;
 };
+
+// A UTC time as ISO 8601 to the second: "2026-12-03T19:40:12Z".
+std::string utc_iso(std::time_t t);
+inline std::string utc_now_iso() {
+  return utc_iso(std::time(nullptr));
+}
 
 }  // namespace relais::store

@@ -60,6 +60,14 @@ struct Conflict {
 struct ApplyStats {
   std::size_t applied = 0;     // changes new to this replica
   std::size_t duplicates = 0;  // changes it already had (a no-op)
+  std::size_t purged = 0;      // of the new ones, kept without values: erased records
+};
+
+// What applying one erasure did on a replica.
+struct ErasureOutcome {
+  bool already_applied = false;
+  std::vector<std::string> records;  // the person and every record about them
+  std::size_t changes_purged = 0;    // logged changes whose values were purged
 };
 
 class Replica {
@@ -122,14 +130,34 @@ class Replica {
   // The change made by `origin` whose first counter is `first`, if held.
   Result<std::optional<Change>> change(const std::string& origin, std::uint64_t first);
   // Merges remote changes, already checked by change_from_json, in one
-  // transaction: all or nothing. Changes already held are skipped.
+  // transaction: all or nothing. Changes already held are skipped. A change
+  // of an erased record, or one that points a record at an erased person,
+  // is logged without its values (kind `erased`) and merges nothing; that
+  // record is erased too.
   // `settings` are written in the same transaction (a sync cursor, say).
   // `on_applied`, if set, is called inside the transaction for each change
-  // new to this replica, after its merge; an error from it rolls back all.
+  // new to this replica, as it was logged (values purged or not), after its
+  // merge; an error from it rolls back all.
   using ApplyHook = std::function<Status(const Change&)>;
   Result<ApplyStats> apply(const std::vector<Change>& changes,
                            const std::map<std::string, std::string>& settings = {},
                            const ApplyHook& on_applied = nullptr);
+
+  // --- Erasure (the right to erasure, docs/rgpd.md).
+
+  // Applies erasure `erasure_id` of person `person`, in one transaction:
+  // deletes the person and every record whose changes refer to them, and
+  // purges the values of all their logged changes, local ones not yet sent
+  // included. Later changes of these records are purged on arrival.
+  // Idempotent: a second call with the same id changes nothing.
+  Result<ErasureOutcome> erase_person(const std::string& erasure_id, const std::string& person);
+  // Whether `record` was erased here.
+  bool erased(const std::string& record);
+  // Ids of the erasures applied here.
+  Result<std::vector<std::string>> applied_erasures();
+  // The clean-up after an erasure: rewrites the file (VACUUM) so no freed
+  // page keeps old bytes, then empties the WAL. Outside any transaction.
+  Status compact();
 
   // The replica's SQLite connection, for layers that keep tables of their
   // own in the same file (the server's feed), in hooks or their own
@@ -158,7 +186,14 @@ class Replica {
   Status commit_local(const schema::Entity& entity, const std::string& id, ChangeKind kind,
                       const nlohmann::json& fields);
   Status refresh();
-  Result<bool> apply_one(const Change& change, std::uint32_t origin);
+  enum class Applied { duplicate, merged, purged };
+  Result<Applied> apply_one(const Change& change, std::uint32_t origin);
+  // The erasure that took `change`'s record, or the person it refers to;
+  // nullptr if none did.
+  const std::string* erasure_of(const Change& change) const;
+  Status log_change(const Change& change, std::uint32_t origin);
+  Status erase_records(const std::string& erasure_id,
+                       const std::vector<std::pair<std::string, std::string>>& records);
   Result<std::optional<RowState>> load_row(const schema::Entity& entity, const std::string& id);
   Status write_row(const schema::Entity& entity, const std::string& id, const RowState& row);
   Result<std::set<std::string>> multi_head_fields(const std::string& id);
@@ -186,7 +221,8 @@ class Replica {
   std::set<std::uint32_t> dirty_known_;
   std::map<std::string, std::unique_ptr<Statement>> statements_;
   std::map<std::string, std::unique_ptr<EntitySql>> entity_sql_;
-  std::int64_t data_version_ = -1;  // PRAGMA data_version when caches were loaded
+  std::map<std::string, std::string> erased_;  // erased record id -> erasure id
+  std::int64_t data_version_ = -1;             // PRAGMA data_version when caches were loaded
 };
 
 }  // namespace relais::store

@@ -30,6 +30,9 @@ struct SyncCounts {
   std::size_t pushed = 0;      // changes the server acknowledged
   std::size_t pulled = 0;      // changes received and applied
   std::size_t pulled_new = 0;  // of which new to this replica
+  std::size_t erasures = 0;    // erasures the server asked for, newly applied here
+  std::size_t purged = 0;      // changes received or pushed kept without values: erased records
+  std::size_t reads_sent = 0;  // access-log entries the server acknowledged
 };
 
 class ClientSession {
@@ -47,14 +50,24 @@ class ClientSession {
   Result<std::vector<std::string>> local_changed();
 
   // Every local change acknowledged and every server change applied.
-  bool in_sync() const { return welcomed_ && !in_flight_ && pushed_all_ && caught_up_; }
+  bool in_sync() const {
+    return welcomed_ && !in_flight_ && pushed_all_ && caught_up_ && !access_in_flight_ &&
+           access_sent_all_;
+  }
   const SyncCounts& counts() const { return counts_; }
+  // An erasure was applied but the clean-up that follows it could not run
+  // (another process was reading the file): the caller should run
+  // Replica::compact() again once the session is over.
+  bool needs_compact() const { return needs_compact_; }
 
  private:
   Result<std::vector<std::string>> on_welcome(const Welcome& w);
   Result<std::vector<std::string>> on_ack(const Ack& a);
   Result<std::vector<std::string>> on_changes(Changes& c);
   Result<std::vector<std::string>> push_next();
+  // The next batch of the access log, if one is not already in flight.
+  Result<std::vector<std::string>> access_next();
+  Result<std::vector<std::string>> on_access_ack(const AccessAck& a);
 
   store::Replica& replica_;
   std::size_t batch_ops_;
@@ -65,6 +78,11 @@ class ClientSession {
   bool welcomed_ = false;
   bool pushed_all_ = false;
   bool caught_up_ = false;
+  bool needs_compact_ = false;
+  std::optional<store::AccessLog> access_;
+  std::optional<std::uint64_t> access_in_flight_;  // last seq of the batch sent
+  std::size_t access_in_flight_count_ = 0;
+  bool access_sent_all_ = false;
   SyncCounts counts_;
 };
 

@@ -12,11 +12,14 @@
 
 #include "relais/error.h"
 #include "relais/schema/schema.h"
+#include "relais/store/access_log.h"
 #include "relais/store/change.h"
 
 namespace relais::sync {
 
-inline constexpr int kProtocolVersion = 1;
+// 2: erasures in `welcome`, the `receipt` message, `purged` in `ack`; the
+// access log (`access`, `access_ack`).
+inline constexpr int kProtocolVersion = 2;
 // Largest message either side accepts, in bytes (the WebSocket frame limit).
 inline constexpr std::size_t kMaxMessageBytes = 32u << 20;
 // Field operations per push or pull batch: a few MB of JSON at most.
@@ -50,6 +53,12 @@ struct Pull {
   std::uint64_t cursor = 0;
 };
 
+// An erasure the device must apply before it pushes anything.
+struct ErasureNotice {
+  std::string id;
+  std::string person;  // the erased person's record id
+};
+
 // Server -> client: the session is open.
 struct Welcome {
   int protocol = kProtocolVersion;
@@ -57,9 +66,29 @@ struct Welcome {
   std::string server;  // the server's id, pinned by the client at enrollment
   std::string device;
   std::string site;
-  bool central = false;        // the device sees every site
-  store::Knowledge knowledge;  // what the server holds, to push only the rest
-  std::string feed;            // id of the server's feed; a new one voids cursors
+  bool central = false;                 // the device sees every site
+  store::Knowledge knowledge;           // what the server holds, to push only the rest
+  std::string feed;                     // id of the server's feed; a new one voids cursors
+  std::vector<ErasureNotice> erasures;  // not yet acknowledged by this device
+};
+
+// Client -> server: entries of the replica's access log, in order.
+struct Access {
+  std::vector<store::AccessEntry> entries;
+};
+
+// Server -> client: the access-log entries up to `through` are kept by the
+// server (even if the chain was broken: that is reported, not refused).
+struct AccessAck {
+  std::uint64_t through = 0;
+};
+
+// Access-log entries per `access` message.
+inline constexpr std::size_t kAccessBatch = 1000;
+
+// Client -> server: these erasures are applied on the replica.
+struct Receipt {
+  std::vector<std::string> erasures;
 };
 
 // Server -> client: enrollment accepted.
@@ -77,6 +106,7 @@ struct Ack {
   std::uint64_t batch = 0;
   std::size_t applied = 0;
   std::size_t duplicates = 0;
+  std::size_t purged = 0;  // of the applied: changes of erased records, kept without values
 };
 
 // Server -> client: changes the client may see, in server order.
@@ -94,8 +124,8 @@ struct ErrorReply {
   std::uint64_t batch = 0;  // the push batch refused, if any
 };
 
-using Message =
-    std::variant<Hello, Enroll, Push, Pull, Welcome, Enrolled, Ack, Changes, ErrorReply>;
+using Message = std::variant<Hello, Enroll, Push, Pull, Welcome, Enrolled, Ack, Changes, ErrorReply,
+                             Receipt, Access, AccessAck>;
 
 std::string encode(const Message& message);
 

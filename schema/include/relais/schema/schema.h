@@ -26,6 +26,7 @@ enum class FieldType {
   phone,
   email,
   postal_code,  // French postal code, five digits
+  datetime,     // an instant in UTC, YYYY-MM-DDTHH:MM:SSZ
 };
 
 std::string_view type_name(FieldType type);
@@ -66,9 +67,25 @@ struct Entity {
   Label label;
   std::vector<Field> fields;
   int since_version = 1;
+  // Records are written once and never edited or deleted by a local edit:
+  // they are proof (a consent), so a correction is a new record.
+  bool append_only = false;
 
   // The field called `name`, or nullptr.
   const Field* field(std::string_view wanted) const;
+};
+
+// The exact text shown to a young person before they consent to a purpose.
+// A consent record keeps the version, language and SHA-256 of the text it
+// was given on, so a notice is never changed in place: a new wording is a
+// new version.
+struct Notice {
+  int version = 0;
+  std::string fr;
+  std::string en;
+
+  // The text in `language` ("fr" or "en"), or nullptr for another language.
+  const std::string* text(std::string_view language) const;
 };
 
 struct Purpose {
@@ -76,6 +93,13 @@ struct Purpose {
   std::string legal_basis;  // consent, legitimate_interest, public_interest, ...
   std::string retention;
   Label label;
+  std::vector<Notice> notices;  // consent purposes only; versions increasing
+
+  bool consent_based() const { return legal_basis == "consent"; }
+  // The notice of `version`, or nullptr.
+  const Notice* notice(int version) const;
+  // The notice with the highest version, or nullptr if there is none.
+  const Notice* latest_notice() const;
 };
 
 struct RetentionRule {
@@ -120,6 +144,8 @@ class Schema {
 
   // The entity called `name`, or nullptr.
   const Entity* entity(std::string_view name) const;
+  // The purpose called `id`, or nullptr.
+  const Purpose* purpose(std::string_view id) const;
   // The entity called `name`, or Errc::unknown_entity listing the known ones.
   Result<const Entity*> find_entity(std::string_view name) const;
   // The field, or Errc::unknown_field naming the entity and its fields.

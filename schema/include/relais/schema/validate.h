@@ -34,4 +34,8 @@ bool is_uuid(std::string_view text);
 // True for a real calendar date written YYYY-MM-DD.
 bool is_date(std::string_view text);
 
+// True for an instant in UTC in the canonical form YYYY-MM-DDTHH:MM:SSZ
+// (the form normalize_value stores for a datetime field).
+bool is_datetime(std::string_view text);
+
 }  // namespace relais::schema

@@ -44,6 +44,8 @@ class ServerSession {
   SessionOutput on_enroll(const sync::Enroll& m);
   SessionOutput on_push(sync::Push& m);
   SessionOutput on_pull(const sync::Pull& m);
+  SessionOutput on_receipt(const sync::Receipt& m);
+  SessionOutput on_access(const sync::Access& m);
   std::optional<SessionOutput> check_versions(int protocol, int schema_version);
 
   ServerStore& store_;

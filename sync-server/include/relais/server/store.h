@@ -14,6 +14,7 @@
 
 #include "relais/error.h"
 #include "relais/schema/schema.h"
+#include "relais/store/access_log.h"
 #include "relais/store/change.h"
 
 namespace relais::server {
@@ -53,6 +54,42 @@ struct IngestResult {
   std::size_t applied = 0;      // changes new to the server
   std::size_t duplicates = 0;   // changes it already held
   std::size_t applied_ops = 0;  // field operations in the new changes
+  std::size_t purged = 0;       // of the new: changes of erased records, values refused
+};
+
+// The trace an erasure leaves: that it happened, when, by whom, under which
+// request, and how many records it removed. `person` is the record id the
+// person had, a random UUID that no longer leads to any value.
+struct Erasure {
+  std::string id;
+  std::string person;
+  std::string request;  // the reference of the person's request
+  std::string by;       // the DPO who decided it
+  std::string at;       // UTC, ISO 8601
+  std::size_t records = 0;
+};
+
+// What the server did with an upload of access-log entries.
+struct AccessUpload {
+  std::uint64_t through = 0;                // the replica's entries are kept up to here
+  std::optional<store::ChainBreak> broken;  // the first problem in the chain, if any
+};
+
+// A break found in a replica's access-log chain, as the server recorded it.
+struct AccessBreak {
+  std::string replica;
+  std::string device;
+  std::uint64_t seq = 0;
+  std::string kind;  // gap, reorder, edited, foreign
+  std::string message;
+  std::string at;  // when it was found, UTC
+};
+
+// An erasure and the devices that have not yet sent its receipt.
+struct ErasureStatus {
+  Erasure erasure;
+  std::vector<std::string> receipts;  // device ids
+  std::vector<std::string> pending;   // device ids (not revoked) without a receipt
 };
 
 struct PullBatch {
@@ -102,6 +139,30 @@ class ServerStore {
   // about `max_ops` field operations.
   virtual Result<PullBatch> pull(const Device& device, std::uint64_t cursor,
                                  std::size_t max_ops) = 0;
+  // --- The access log (docs/rgpd.md).
+  // Verifies the entries against what the server holds of the device's
+  // chain, keeps them all (a break is recorded, never a reason to lose an
+  // entry), and returns how far the chain is kept. Entries already held are
+  // skipped if identical, and a break if not.
+  virtual Result<AccessUpload> store_access(const Device& device,
+                                            const std::vector<store::AccessEntry>& entries) = 0;
+  virtual Result<std::vector<AccessBreak>> access_breaks() = 0;
+  // Every entry about `person`, from every replica, by time.
+  virtual Result<std::vector<store::AccessEntry>> accesses_of(const std::string& person) = 0;
+
+  // --- Erasure (docs/rgpd.md).
+  // Erases `person` from the store, on behalf of DPO `by`, for the request
+  // `request`. Errors: unknown_record (no such person), erased_record
+  // (already erased), unknown_user, role_required (`by` is not a DPO).
+  virtual Result<Erasure> erase_person(const std::string& person, const std::string& request,
+                                       const std::string& by) = 0;
+  // Erasures the device has not acknowledged, oldest first.
+  virtual Result<std::vector<Erasure>> pending_erasures(const Device& device) = 0;
+  virtual Status record_receipts(const Device& device, const std::vector<std::string>& ids) = 0;
+  virtual Result<std::vector<ErasureStatus>> erasure_status() = 0;
+  // Rewrites the store so that no freed page keeps erased values.
+  virtual Status compact() = 0;
+
   // Digest of the merged state of all sites (same rules as a replica's).
   virtual Result<std::string> digest() = 0;
   // A consistent copy of the whole store at `path`, taken while serving.
