@@ -1,5 +1,8 @@
 #include "relais/sync/client.h"
 
+#include <algorithm>
+#include <map>
+
 namespace relais::sync {
 namespace {
 
@@ -52,6 +55,10 @@ Result<std::vector<std::string>> ClientSession::on_welcome(const Welcome& w) {
     return make_error(Errc::wrong_server, "the server is " + w.server +
                                               ", but this replica is enrolled with " + *pinned);
   welcomed_ = true;
+  if (Status s = replica_.set_settings(
+          {{key(kMaxOfflineDaysKey), std::to_string(std::max(0, w.max_offline_days))}});
+      !s)
+    return s.error();
   // A cursor counts in one feed: after the server's store was restored from
   // a backup, its feed has a new id and positions start over, so pull all
   // again (what is already held is skipped).
@@ -141,8 +148,11 @@ Result<std::vector<std::string>> ClientSession::on_ack(const Ack& a) {
 Result<std::vector<std::string>> ClientSession::on_changes(Changes& c) {
   // The cursor is written in the same transaction as the changes: a crash
   // never skips nor repeats a batch.
-  auto stats = replica_.apply(c.changes, {{key(kCursorKey), std::to_string(c.cursor)}});
+  std::map<std::string, std::string> settings{{key(kCursorKey), std::to_string(c.cursor)}};
+  if (c.caught_up) settings[key(kLastSyncKey)] = store::utc_now_iso();
+  auto stats = replica_.apply(c.changes, settings);
   if (!stats) return stats.error();
+  if (outbox_) outbox_->peer_has(c.changes);
   counts_.pulled += c.changes.size();
   counts_.pulled_new += stats->applied;
   counts_.purged += stats->purged;
@@ -158,6 +168,21 @@ Result<std::vector<std::string>> ClientSession::local_changed() {
   if (!reads) return reads;
   for (auto& m : *reads) out->push_back(std::move(m));
   return out;
+}
+
+Status check_offline_period(store::Replica& replica, std::time_t now) {
+  const auto max_days = replica.setting(key(kMaxOfflineDaysKey));
+  const auto last = replica.setting(key(kLastSyncKey));
+  if (!max_days || !last || *max_days == "0") return Status::Ok();
+  std::tm tm{};
+  if (!strptime(last->c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm)) return Status::Ok();
+  const std::time_t since = timegm(&tm);
+  const long days = std::stol(*max_days);
+  if (now - since <= days * 86400L) return Status::Ok();
+  return make_error(Errc::offline_too_long,
+                    "this replica has not synced since " + *last + ", more than " + *max_days +
+                        " days ago: young people's data stays hidden until it syncs "
+                        "(run `relais sync`)");
 }
 
 Enrollment::Enrollment(store::Replica& replica, std::string server_url, std::string code)

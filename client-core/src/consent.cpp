@@ -76,6 +76,29 @@ Result<std::string> record_consent(Replica& replica, json fields,
   return replica.create_record(std::string(kConsentEntity), std::move(fields));
 }
 
+std::vector<std::string> objections_of(const Record& person) {
+  std::vector<std::string> out;
+  const auto it = person.fields.find(std::string(kObjectionsField));
+  if (it != person.fields.end() && it->is_array())
+    for (const auto& v : *it)
+      if (v.is_string()) out.push_back(v.get<std::string>());
+  return out;
+}
+
+bool objects_to(const Record& person, const std::string& purpose) {
+  const auto all = objections_of(person);
+  return std::find(all.begin(), all.end(), purpose) != all.end();
+}
+
+// The purposes a new record of `entity` processes its person for: those
+// declared by its `person` reference field. Empty for the consent entity,
+// whose records are proof rather than processing.
+std::vector<std::string> purposes_of_person_field(const schema::Entity& entity) {
+  const schema::Field* person = entity.field("person");
+  if (entity.name == kConsentEntity || person == nullptr || person->target != "person") return {};
+  return person->purposes;
+}
+
 // Why `state` does not allow processing, for an error message.
 std::string reason(const ConsentState& state) {
   if (!state.latest) return "no consent to '" + state.purpose + "' is recorded on this replica";
@@ -209,14 +232,21 @@ Result<std::vector<ConsentState>> consent_status(Replica& replica, const std::st
   return out;
 }
 
+Result<std::vector<std::string>> objections(Replica& replica, const std::string& person) {
+  auto record = replica.get("person", person);
+  if (!record) return record.error();
+  return objections_of(*record);
+}
+
 Result<bool> may_process(Replica& replica, const std::string& person, const std::string& purpose) {
   const schema::Purpose* p = replica.schema().purpose(purpose);
   if (p == nullptr) return consent_purpose(replica.schema(), purpose).error();
-  if (!p->consent_based()) {
-    auto record = replica.get("person", person);
-    if (!record) return record.error();
-    return true;
-  }
+  auto record = replica.get("person", person);
+  if (!record) return record.error();
+  // An objection or a restriction stops the purpose whatever its legal
+  // basis: a consent given earlier does not override it.
+  if (objects_to(*record, purpose)) return false;
+  if (!p->consent_based()) return true;
   auto states = consent_status(replica, person);
   if (!states) return states.error();
   for (const auto& s : *states)
@@ -227,9 +257,7 @@ Result<bool> may_process(Replica& replica, const std::string& person, const std:
 std::vector<std::string> purposes_needing_consent(const schema::Schema& schema,
                                                   const schema::Entity& entity) {
   std::vector<std::string> out;
-  const schema::Field* person = entity.field("person");
-  if (entity.name == kConsentEntity || person == nullptr || person->target != "person") return out;
-  for (const auto& id : person->purposes)
+  for (const auto& id : purposes_of_person_field(entity))
     if (const schema::Purpose* p = schema.purpose(id); p != nullptr && p->consent_based())
       out.push_back(id);
   return out;
@@ -242,21 +270,33 @@ Result<std::string> create_record_with_consent(Replica& replica, const std::stri
     return make_error(Errc::invalid_argument,
                       "a consent is recorded by giving or withdrawing it (relais consent give or "
                       "withdraw), which fills in its proof: time, author, device and notice");
+  const auto processed =
+      entity == nullptr ? std::vector<std::string>{} : purposes_of_person_field(*entity);
   const auto needed = entity == nullptr ? std::vector<std::string>{}
                                         : purposes_needing_consent(replica.schema(), *entity);
-  if (!needed.empty() && fields.is_object() && fields.contains("person")) {
+  if (!processed.empty() && fields.is_object() && fields.contains("person")) {
     // A person id that is malformed or unknown is left to create_record,
     // which names the problem the same way as for any other entity.
     auto id = schema::normalize_value(*entity, *entity->field("person"), fields["person"]);
-    if (id && id->is_string() && replica.get("person", id->get<std::string>())) {
-      auto states = consent_status(replica, id->get<std::string>());
+    auto person = id && id->is_string() ? replica.get("person", id->get<std::string>())
+                                        : Result<Record>(make_error(Errc::unknown_record, ""));
+    if (person) {
+      // Checked before consent: an objection stands even over a consent.
+      for (const auto& purpose : processed)
+        if (objects_to(*person, purpose))
+          return make_error(Errc::objection,
+                            "no new " + entity->name + " for person " + person->id +
+                                ": they object to, or have restricted, processing for '" + purpose +
+                                "' (person." + std::string(kObjectionsField) + ")");
+      Result<std::vector<ConsentState>> states = std::vector<ConsentState>{};
+      if (!needed.empty()) states = consent_status(replica, person->id);
       if (!states) return states.error();
       for (const auto& state : *states) {
         if (std::find(needed.begin(), needed.end(), state.purpose) == needed.end()) continue;
         if (!state.allows_processing())
-          return make_error(Errc::consent_required,
-                            "no new " + entity->name + " for person " + id->get<std::string>() +
-                                ": " + reason(state) + "; record the consent first");
+          return make_error(Errc::consent_required, "no new " + entity->name + " for person " +
+                                                        person->id + ": " + reason(state) +
+                                                        "; record the consent first");
       }
     }
   }

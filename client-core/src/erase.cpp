@@ -112,18 +112,9 @@ Result<ErasureOutcome> Replica::erase_person(const std::string& erasure_id,
     if (!(*seen)->status()) return fail((*seen)->status().error());
   }
 
-  // The person, and every record with a logged change that names them: a
-  // change's values are the only place a reference to the person can be.
-  std::vector<std::pair<std::string, std::string>> records{{"person", person}};
-  {
-    auto s = statement(
-        "SELECT DISTINCT entity, record FROM changes WHERE record != ?1 AND "
-        "kind != 'erased' AND instr(ops, ?1) > 0");
-    if (!s) return fail(s.error());
-    (*s)->bind(1, person);
-    while ((*s)->step()) records.emplace_back((*s)->text(0), (*s)->text(1));
-    if (!(*s)->status()) return fail((*s)->status().error());
-  }
+  auto about = records_about(person);
+  if (!about) return fail(about.error());
+  const auto& records = *about;
   {
     auto n = statement("SELECT COUNT(*) FROM changes WHERE record = ? AND kind != 'erased'");
     if (!n) return fail(n.error());
@@ -141,6 +132,20 @@ Result<ErasureOutcome> Replica::erase_person(const std::string& erasure_id,
   if (Status s = (*tx)->commit(); !s) return fail(s.error());
   for (const auto& r : records) out.records.push_back(r.second);
   return out;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Replica::records_about(
+    const std::string& person) {
+  // A change's values are the only place a reference to the person can be.
+  std::vector<std::pair<std::string, std::string>> records{{"person", person}};
+  auto s = statement(
+      "SELECT DISTINCT entity, record FROM changes WHERE record != ?1 AND "
+      "kind != 'erased' AND instr(ops, ?1) > 0 ORDER BY entity, record");
+  if (!s) return s.error();
+  (*s)->bind(1, person);
+  while ((*s)->step()) records.emplace_back((*s)->text(0), (*s)->text(1));
+  if (!(*s)->status()) return (*s)->status().error();
+  return records;
 }
 
 bool Replica::erased(const std::string& record) {

@@ -18,6 +18,15 @@ Result<std::optional<std::vector<store::Change>>> Outbox::next() {
   return std::optional<std::vector<store::Change>>(std::move(batch).value());
 }
 
+void Outbox::peer_has(const std::vector<store::Change>& changes) {
+  for (const auto& c : changes) {
+    auto& known = theirs_[c.origin];
+    // Knowledge counts contiguous operations: move on only if nothing of
+    // that origin is missing before the change.
+    if (c.first <= known + 1) known = std::max(known, c.last());
+  }
+}
+
 Result<store::ApplyStats> apply_in_batches(store::Replica& replica,
                                            const std::vector<store::Change>& changes,
                                            std::size_t max_ops,
@@ -34,6 +43,7 @@ Result<store::ApplyStats> apply_in_batches(store::Replica& replica,
     if (!stats) return stats.error();
     total.applied += stats->applied;
     total.duplicates += stats->duplicates;
+    total.purged += stats->purged;
     begin = end;
     if (progress) progress(begin);
   }

@@ -72,7 +72,8 @@ struct Encoder {
             {"central", m.central},
             {"knowledge", store::knowledge_to_json(m.knowledge)},
             {"feed", m.feed},
-            {"erasures", erasures_json(m.erasures)}};
+            {"erasures", erasures_json(m.erasures)},
+            {"max_offline_days", m.max_offline_days}};
   }
   json operator()(const Receipt& m) const {
     return {{"type", "receipt"}, {"erasures", m.erasures}};
@@ -139,7 +140,8 @@ Result<Message> decode_fields(const std::string& type, const json& j,
     return Message(Welcome{member<int>(j, "protocol"), member<int>(j, "schema_version"),
                            member<std::string>(j, "server"), member<std::string>(j, "device"),
                            member<std::string>(j, "site"), member<bool>(j, "central"),
-                           std::move(k).value(), member<std::string>(j, "feed"), erasures_from(j)});
+                           std::move(k).value(), member<std::string>(j, "feed"), erasures_from(j),
+                           j.value("max_offline_days", 0)});
   }
   if (type == "enrolled")
     return Message(Enrolled{member<std::string>(j, "server"), member<std::string>(j, "device"),

@@ -64,6 +64,9 @@ class Client {
 
   void on_connect(beast::error_code ec) {
     if (ec) return fail(network("cannot reach " + ep_.host + ":" + ep_.port, ec));
+    // Small messages that each wait for an answer: no Nagle delay.
+    beast::error_code ignored;
+    beast::get_lowest_layer(*ws_).socket().set_option(tcp::no_delay(true), ignored);
     ws_->next_layer().async_handshake(ssl::stream_base::client, [this](beast::error_code e) {
       if (e)
         return fail(network("TLS handshake with " + ep_.host +

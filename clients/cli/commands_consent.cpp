@@ -158,6 +158,11 @@ Status show(Context& ctx, store::Replica& r) {
   if (!states) return states.error();
   auto history = store::consent_history(r, person);
   if (!history) return history.error();
+  auto objections = store::objections(r, person);
+  if (!objections) return objections.error();
+  auto objected = [&](const std::string& purpose) {
+    return std::find(objections->begin(), objections->end(), purpose) != objections->end();
+  };
   if (Status s = log_reads_of(r, {{"person", person}}, "consent"); !s) return s;
   if (ctx.json()) {
     json purposes = json::array();
@@ -165,24 +170,34 @@ Status show(Context& ctx, store::Replica& r) {
       purposes.push_back({{"purpose", s.purpose},
                           {"status", state_word(s)},
                           {"incomplete", s.incomplete()},
-                          {"may_process", s.allows_processing()},
+                          {"objected", objected(s.purpose)},
+                          {"may_process", s.allows_processing() && !objected(s.purpose)},
                           {"latest", s.latest ? json(s.latest->id) : json(nullptr)}});
     json entries = json::array();
     for (const auto& e : *history) entries.push_back(entry_json(e));
-    ctx.out() << json{{"person", person}, {"purposes", purposes}, {"history", entries}} << "\n";
+    ctx.out() << json{{"person", person},
+                      {"purposes", purposes},
+                      {"objections", *objections},
+                      {"history", entries}}
+              << "\n";
     return Status::Ok();
   }
   ctx.out() << "consent of person " << person << "\n";
   for (const auto& s : *states) {
     ctx.out() << "  " << std::left << std::setw(16) << s.purpose;
     if (!s.latest) {
-      ctx.out() << "none\n";
+      ctx.out() << "none" << (objected(s.purpose) ? "  OBJECTED" : "") << "\n";
       continue;
     }
     ctx.out() << std::setw(10) << s.latest->status << "on " << s.latest->captured_at << " ("
               << s.latest->method << ")"
-              << (s.incomplete() ? "  INCOMPLETE: under 15, no parent or guardian" : "") << "\n";
+              << (s.incomplete() ? "  INCOMPLETE: under 15, no parent or guardian" : "")
+              << (objected(s.purpose) ? "  OBJECTED" : "") << "\n";
   }
+  // Objections cover every purpose, not only those based on consent.
+  std::string listed;
+  for (const auto& o : *objections) listed += (listed.empty() ? "" : ", ") + o;
+  ctx.out() << "objections or restrictions: " << (listed.empty() ? "none" : listed) << "\n";
   ctx.out() << "history, in clock order (oldest first)\n";
   for (const auto& e : *history) {
     ctx.out() << "  " << store::HybridClock::to_display(e.hlc) << "  " << std::setw(16) << e.purpose
@@ -259,7 +274,9 @@ const std::vector<Command>& consent_commands() {
        "(R: parent or legal_guardian); without one the consent is recorded but\n"
        "incomplete. `withdraw` needs a consent given before. Consent records are never\n"
        "edited or deleted. `show` prints the state per purpose and every record in\n"
-       "clock order; `notice` prints the text to read out and its SHA-256.",
+       "clock order, and the purposes the person objected to or had restricted\n"
+       "(recorded with relais edit person ID objections=PURPOSE,...); `notice` prints\n"
+       "the text to read out and its SHA-256.",
        {{"method", "notice-version", "language", "guardian", "guardian-relation"}},
        2,
        3,

@@ -4,9 +4,11 @@
 #include <iostream>
 
 #include "cli.h"
+#include "relais/schema/register.h"
 #include "relais/schema/validate.h"
 #include "relais/store/access_log.h"
 #include "relais/store/consent.h"
+#include "relais/sync/client.h"
 
 namespace relais::cli {
 namespace {
@@ -79,6 +81,17 @@ json field_json(const schema::Field& f) {
 
 Status cmd_schema(Context& ctx) {
   const auto& s = schema::Schema::builtin();
+  // The register comes from the program's model: no replica is needed.
+  if (ctx.args().flag("register")) {
+    if (!ctx.args().positional.empty())
+      return make_error(Errc::invalid_argument,
+                        "--register prints the whole register; it takes no ENTITY");
+    if (ctx.json())
+      return make_error(Errc::invalid_argument,
+                        "--register prints Markdown; it does not combine with --json");
+    ctx.out() << schema::processing_register(s);
+    return Status::Ok();
+  }
   std::vector<const schema::Entity*> shown;
   if (ctx.args().positional.empty()) {
     for (const auto& e : s.entities()) shown.push_back(&e);
@@ -172,6 +185,7 @@ Status log_reads(store::Replica& replica, const std::vector<store::Record>& reco
                  std::string_view action) {
   const auto persons = store::persons_shown(replica.schema(), records);
   if (persons.empty()) return Status::Ok();
+  if (Status s = sync::check_offline_period(replica, std::time(nullptr)); !s) return s;
   auto log = store::AccessLog::open(replica);
   if (!log) return log.error();
   return log->record(persons, action);
@@ -305,11 +319,14 @@ const std::vector<Command>& record_commands() {
        0,
        cmd_info},
       {"schema",
-       "[ENTITY]",
-       "list entities and their fields",
+       "[ENTITY] | --register",
+       "list entities and their fields, or print the RGPD register",
        "Lists the fields of each entity (or of ENTITY): type, whether required or\n"
-       "personal, the allowed values or the referenced entity.",
-       {},
+       "personal, the allowed values or the referenced entity.\n"
+       "--register prints the register of processing activities (RGPD art. 30) as\n"
+       "Markdown, generated from the model: purposes, legal bases, retention, data,\n"
+       "people concerned, recipients, security measures. Needs no replica.",
+       {{}, {"register"}},
        0,
        1,
        cmd_schema},

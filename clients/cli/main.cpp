@@ -48,6 +48,7 @@ int exit_code(Errc code) {
     case 4:
     case 5:
     case 6:
+    case 8:  // erasure and access log: refusals of the server, or "sync first"
       return kServer;
     default:
       return kInvalid;

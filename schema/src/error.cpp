@@ -102,6 +102,8 @@ std::string_view errc_name(Errc code) {
       return "no_prior_consent";
     case Errc::consent_required:
       return "consent_required";
+    case Errc::objection:
+      return "objection";
     case Errc::erased_record:
       return "erased_record";
     case Errc::erasure_forged:
@@ -110,6 +112,8 @@ std::string_view errc_name(Errc code) {
       return "access_chain_broken";
     case Errc::role_required:
       return "role_required";
+    case Errc::offline_too_long:
+      return "offline_too_long";
   }
   return "unknown_error";
 }

@@ -339,6 +339,9 @@ Result<Schema> Schema::parse(std::string_view model_json,
       p.retention = pj.at("retention").get<std::string>();
       p.label = Reader::label(pj);
       p.notices = Reader::notices(pj, p);
+      if (pj.contains("sent_to_partners") && !pj.at("sent_to_partners").is_boolean())
+        return invalid("purpose " + p.id + ": 'sent_to_partners' must be true or false");
+      p.sent_to_partners = pj.value("sent_to_partners", false);
       if (!r.retention_ids.count(p.retention))
         return invalid("purpose " + p.id + ": unknown retention rule '" + p.retention + "'");
       if (!r.purpose_ids.insert(p.id).second) return invalid("purpose '" + p.id + "' twice");

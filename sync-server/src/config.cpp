@@ -37,7 +37,8 @@ json defaults() {
               {"max_message_bytes", c.net.max_message_bytes},
               {"max_queued_messages", c.net.max_queued_messages},
               {"shutdown_grace_ms", c.net.shutdown_grace.count()},
-              {"log_level", "info"}};
+              {"log_level", "info"},
+              {"max_offline_days", c.max_offline_days}};
 }
 
 }  // namespace
@@ -85,6 +86,9 @@ Result<ServerConfig> load_config(const std::string& path) {
   c.net.max_message_bytes = j["max_message_bytes"];
   c.net.max_queued_messages = j["max_queued_messages"];
   c.net.shutdown_grace = std::chrono::milliseconds(j["shutdown_grace_ms"].get<std::int64_t>());
+  if (j["max_offline_days"].get<std::uint64_t>() > 3650)
+    return make_error(Errc::invalid_argument, path + ": 'max_offline_days' must be at most 3650");
+  c.max_offline_days = j["max_offline_days"].get<int>();
   return c;
 }
 

@@ -1,6 +1,11 @@
 // relais-server: the central sync server and its administration commands.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -38,6 +43,15 @@ constexpr char kUsage[] =
     "                                    erase a person everywhere (their replicas at their\n"
     "                                    next sync); REF is the reference of their request\n"
     "  rgpd status                       erasures and the devices yet to apply them\n"
+    "  rgpd request add REF --person PERSON --kind KIND --received YYYY-MM-DD --by DPO\n"
+    "                                    record a person's request; kinds: access, portability,\n"
+    "                                    rectification, erasure, restriction, objection\n"
+    "  rgpd requests | rgpd overdue      requests with their deadline (one month) | late ones\n"
+    "  rgpd export PERSON --request REF --by DPO [--out DIR]\n"
+    "                                    everything held about the person, as JSON and CSV\n"
+    "  rgpd retention [apply] --by DPO [--access-days N]\n"
+    "                                    persons past their retention period and access-log\n"
+    "                                    entries older than N days (365); a dry run unless apply\n"
     "  audit person PERSON               who read that person's data, where and when\n"
     "  audit breaks                      breaks found in the replicas' access-log chains\n\n"
     "exit codes: 0 ok, 1 failure, 2 usage, 3 not allowed, 4 not found\n";
@@ -144,6 +158,7 @@ int cmd_serve(const Args& a, ServerConfig c) {
   }
   auto store = open_store(c);
   if (!store) return fail(store.error());
+  if (Status s = (*store)->set_max_offline_days(c.max_offline_days); !s) return fail(s.error());
   Logger log(std::cerr, c.log_level);
   SyncServer server(c.net, **store, log, [path = c.store] { return file_bytes(path); });
   if (Status s = server.listen(); !s) return fail(s.error());
@@ -157,6 +172,79 @@ int print_status(Status s, const std::string& done) {
   if (!s) return fail(s.error());
   std::cout << done << "\n";
   return 0;
+}
+
+// A request reference as part of a file name: letters, digits, - and _ kept.
+std::string safe_file_name(const std::string& ref) {
+  std::string out;
+  for (char ch : ref)
+    out += std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' ? ch : '_';
+  return out;
+}
+
+// Creates `path` readable by its owner only, and fails if it exists: an
+// export holds a person's data.
+Status write_private_file(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0)
+    return make_error(Errc::store_io, "cannot create '" + path + "': " + std::strerror(errno));
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  const bool ok = done == text.size() && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return make_error(Errc::store_io, "cannot write '" + path + "'");
+  return Status::Ok();
+}
+
+// One CSV field (RFC 4180): quoted when it holds a comma, quote or line end.
+std::string csv_field(const std::string& v) {
+  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+  std::string out = "\"";
+  for (char ch : v) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return out + "\"";
+}
+
+std::string csv_value(const nlohmann::json& v) {
+  return v.is_string() ? v.get<std::string>() : v.is_null() ? std::string() : v.dump();
+}
+
+// The export as one CSV table: section, entity, record, field, value, when,
+// who, device; one row per value.
+std::string export_csv(const nlohmann::json& doc) {
+  std::string out = "section,entity,record,field,value,when,who,device\r\n";
+  auto row = [&](std::initializer_list<std::string> cells) {
+    bool first = true;
+    for (const auto& c : cells) {
+      if (!first) out += ',';
+      out += csv_field(c);
+      first = false;
+    }
+    out += "\r\n";
+  };
+  const auto& req = doc["request"];
+  row({"request", "", csv_value(req["ref"]), "received", csv_value(req["received"]), "", "", ""});
+  row({"request", "", csv_value(req["ref"]), "deadline", csv_value(req["deadline"]), "", "", ""});
+  for (const auto& r : doc["records"])
+    for (const auto& [field, value] : r["fields"].items())
+      row({"record", csv_value(r["entity"]), csv_value(r["id"]), field, csv_value(value), "", "",
+           ""});
+  for (const auto& h : doc["history"])
+    for (const auto& [field, value] : h["values"].items())
+      row({"history", csv_value(h["entity"]), csv_value(h["record"]), field, csv_value(value),
+           csv_value(h["at"]), csv_value(h["author"]), ""});
+  for (const auto& c : doc["consent"])
+    for (const auto& [field, value] : c.items())
+      if (field != "id")
+        row({"consent", "consent", csv_value(c["id"]), field, csv_value(value),
+             csv_value(c["captured_at"]), csv_value(c["collected_by"]), ""});
+  for (const auto& e : doc["access_log"])
+    row({"access", "", "", "action", csv_value(e["action"]), csv_value(e["at"]),
+         csv_value(e["user"]), csv_value(e["device"])});
+  return out;
 }
 
 int cmd_admin(const Args& a, const ServerConfig& c) {
@@ -250,6 +338,80 @@ int cmd_admin(const Args& a, const ServerConfig& c) {
     }
     return 0;
   }
+  if (what == "rgpd request" && w.size() == 4 && w[2] == "add") {
+    RightsRequest r{
+        w[3], a.option("person"), a.option("kind"), a.option("received"), "", a.option("by"), "",
+        ""};
+    if (r.person.empty() || r.kind.empty() || r.received.empty() || r.by.empty())
+      return usage("rgpd request add needs --person, --kind, --received and --by");
+    if (Status st = s.add_request(r); !st) return fail(st.error());
+    std::cout << "request " << r.ref << " recorded; answer by " << *request_deadline(r.received)
+              << "\n";
+    return 0;
+  }
+  if ((what == "rgpd requests" || what == "rgpd overdue") && w.size() == 2) {
+    auto all = s.requests();
+    if (!all) return fail(all.error());
+    const std::string today = store::utc_now_iso().substr(0, 10);
+    std::cout << "ref,person,kind,received,deadline,state,outcome\n";
+    for (const auto& r : *all) {
+      const std::string state = !r.closed.empty()    ? "answered " + r.closed
+                                : r.deadline < today ? "OVERDUE"
+                                                     : "open";
+      if (w[1] == "overdue" && state != "OVERDUE") continue;
+      std::cout << r.ref << "," << r.person << "," << r.kind << "," << r.received << ","
+                << r.deadline << "," << state << "," << r.outcome << "\n";
+    }
+    return 0;
+  }
+  if (what == "rgpd export" && w.size() == 3) {
+    if (a.option("request").empty() || a.option("by").empty())
+      return usage("rgpd export needs --request REF and --by DPO");
+    auto doc = s.export_person(w[2], a.option("request"), a.option("by"));
+    if (!doc) return fail(doc.error());
+    const std::filesystem::path dir = a.option("out", ".");
+    const std::string base = "relais-export-" + safe_file_name(a.option("request"));
+    const std::string json_path = (dir / (base + ".json")).string();
+    const std::string csv_path = (dir / (base + ".csv")).string();
+    if (Status st = write_private_file(json_path, doc->dump(2) + "\n"); !st)
+      return fail(st.error());
+    if (Status st = write_private_file(csv_path, export_csv(*doc)); !st) return fail(st.error());
+    std::cout << "wrote " << json_path << " and " << csv_path << " (" << (*doc)["records"].size()
+              << " records, " << (*doc)["history"].size() << " changes, "
+              << (*doc)["access_log"].size() << " reads); request " << a.option("request")
+              << " answered\n";
+    return 0;
+  }
+  if (w.size() >= 2 && what.starts_with("rgpd retention") &&
+      (w.size() == 2 || (w.size() == 3 && w[2] == "apply"))) {
+    const bool apply = w.size() == 3;
+    if (a.option("by").empty()) return usage("rgpd retention needs --by DPO");
+    int days = 365;
+    try {
+      days = std::stoi(a.option("access-days", "365"));
+    } catch (const std::exception&) {
+      return usage("--access-days expects a number");
+    }
+    if (days < 1) return usage("--access-days must be at least 1");
+    auto r = s.retention(a.option("by"), apply, std::time(nullptr), days);
+    if (!r) return fail(r.error());
+    std::cout << (apply ? "" : "dry run: ") << r->persons.size() << " person(s) last contacted "
+              << "before " << r->person_cutoff << " (rule " << r->rule << ") "
+              << (apply ? "erased" : "would be erased") << "\n";
+    for (const auto& found : r->persons)
+      std::cout << "  " << found.person << "  last contact " << found.last_contact << "\n";
+    std::cout << r->access_entries << " access-log entr" << (r->access_entries == 1 ? "y" : "ies")
+              << " before " << r->access_cutoff << (apply ? " deleted" : " would be deleted")
+              << "\n";
+    if (apply && !r->persons.empty()) {
+      std::cout << "each device applies the erasures at its next sync: see `relais-server rgpd "
+                   "status`\n";
+      if (Status cleaned = s.compact(); !cleaned)
+        std::cerr << "relais-server: the erasures are done, but " << cleaned.error().message
+                  << "\n";
+    }
+    return 0;
+  }
   if (what == "audit person" && w.size() == 3) {
     auto entries = s.accesses_of(w[2]);
     if (!entries) return fail(entries.error());
@@ -273,8 +435,9 @@ int cmd_admin(const Args& a, const ServerConfig& c) {
 
 int run(int argc, char** argv) {
   Args a;
-  static const std::set<std::string> kValued = {"config", "port",  "address", "log-level", "role",
-                                                "site",   "hours", "host",    "request",   "by"};
+  static const std::set<std::string> kValued = {
+      "config",  "port", "address", "log-level", "role",     "site", "hours",      "host",
+      "request", "by",   "person",  "kind",      "received", "out",  "access-days"};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {

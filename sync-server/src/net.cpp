@@ -92,6 +92,10 @@ class SyncServer::Impl::Connection : public std::enable_shared_from_this<Connect
   }
 
   void start() {
+    // Messages are small and each waits for an answer: Nagle's algorithm
+    // would hold some back for tens of milliseconds.
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ignored);
     beast::get_lowest_layer(ws_).expires_after(server_.config.handshake_timeout);
     beast::async_detect_ssl(beast::get_lowest_layer(ws_), buffer_,
                             beast::bind_front_handler(&Connection::on_detect, shared_from_this()));

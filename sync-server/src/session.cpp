@@ -90,6 +90,7 @@ SessionOutput ServerSession::on_hello(const sync::Hello& m) {
                         store_.feed_id(),
                         {}};
   for (const auto& e : *erasures) welcome.erasures.push_back({e.id, e.person});
+  welcome.max_offline_days = store_.max_offline_days();
   SessionOutput out;
   out.messages.push_back(sync::encode(welcome));
   return out;
@@ -159,7 +160,9 @@ SessionOutput ServerSession::on_access(const sync::Access& m) {
   auto up = store_.store_access(*device_, m.entries);
   if (!up) return fail(up.error().code, up.error().message, false);
   SessionOutput out;
-  out.messages.push_back(sync::encode(sync::AccessAck{up->through}));
+  // The error goes first: a client that got the acknowledgement first could
+  // find itself in sync and hang up before reading it. It resends the
+  // entries at its next sync; they are then known and simply acknowledged.
   if (up->broken) {
     log_.log(LogLevel::warn, "rgpd", conn_, "access_chain_broken",
              {{"device", device_->id},
@@ -171,6 +174,7 @@ SessionOutput ServerSession::on_access(const sync::Access& m) {
             "; the entries are kept and the DPO is told (relais-server audit breaks)",
         false, 0}));
   }
+  out.messages.push_back(sync::encode(sync::AccessAck{up->through}));
   return out;
 }
 

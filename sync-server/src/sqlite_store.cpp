@@ -3,12 +3,16 @@
 // the sites' replicas) plus the server's own tables, prefixed srv_.
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <optional>
 
+#include "relais/schema/validate.h"
 #include "relais/server/store.h"
+#include "relais/store/consent.h"
 #include "relais/store/replica.h"
 #include "relais/store/sha256.h"
 
@@ -51,12 +55,18 @@ CREATE TABLE IF NOT EXISTS srv_access_breaks(id INTEGER PRIMARY KEY, replica TEX
                                              device TEXT NOT NULL, seq INTEGER NOT NULL,
                                              kind TEXT NOT NULL, message TEXT NOT NULL,
                                              at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS srv_requests(ref TEXT PRIMARY KEY, person TEXT NOT NULL,
+                                        kind TEXT NOT NULL, received TEXT NOT NULL,
+                                        deadline TEXT NOT NULL, by_user TEXT NOT NULL,
+                                        closed TEXT NOT NULL DEFAULT '',
+                                        outcome TEXT NOT NULL DEFAULT '') WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS srv_receipts(erasure TEXT NOT NULL, device TEXT NOT NULL,
                                         at TEXT NOT NULL,
                                         PRIMARY KEY(erasure, device)) WITHOUT ROWID;
 )sql";
 
 constexpr char kCentralSite[] = "*";
+constexpr int kDefaultMaxOfflineDays = 30;
 
 using store::utc_iso;
 
@@ -256,28 +266,50 @@ class SqliteStore final : public ServerStore {
     // values only for a record erased here, or one the server never held (a
     // record made offline about a person erased since); for any other, the
     // empty change would stand in for the real one.
+    // Sites of the records held before this batch, looked up once each.
+    std::map<std::string, std::string> held_sites;
     for (const auto& c : changes) {
-      if (c.kind == store::ChangeKind::erased && !central_->erased(c.record) &&
-          central_->get(c.entity, c.record).ok())
+      auto held = central_->get(c.entity, c.record);
+      if (c.kind == store::ChangeKind::erased && held && !central_->erased(c.record))
         return make_error(Errc::erasure_forged, "change " + c.op_id(0).str() +
                                                     " comes without its values, but " + c.entity +
                                                     " " + c.record + " was never erased");
-      if (c.kind != store::ChangeKind::erased && schema().entity(c.entity)->append_only &&
-          central_->get(c.entity, c.record).ok() && !is_held(c))
+      if (c.kind != store::ChangeKind::erased && schema().entity(c.entity)->append_only && held &&
+          !is_held(c))
         return make_error(Errc::append_only, "change " + c.op_id(0).str() + ": " + c.entity + " " +
                                                  c.record + " is written once and never changed");
-      auto site = current_site(c.entity, c.record);
-      if (!site) return site.error();
-      if (Status s = check_scope(device, c, *site); !s) return s.error();
+      if (!held) continue;
+      auto it = held_sites.find(c.record);
+      if (it == held_sites.end()) {
+        auto site = site_of(*held);
+        if (!site) return site.error();
+        it = held_sites.emplace(c.record, *site).first;
+      }
+      if (Status s = check_scope(device, c, it->second); !s) return s.error();
     }
+    std::map<std::string, Result<User>> authors;  // find_user once per author
     std::size_t applied_ops = 0;
     auto stats = central_->apply(changes, {}, [&](const store::Change& c) -> Status {
       applied_ops += c.ops.size();
-      auto site = current_site(c.entity, c.record);
-      if (!site) return site.error();
-      const std::string where = site->empty() ? fallback_site(device, c) : *site;
+      // The site may have changed with this change (a new record, or its
+      // site or person set); otherwise it is the one looked up above.
+      std::string where;
+      auto known = held_sites.find(c.record);
+      const bool moves = std::any_of(c.ops.begin(), c.ops.end(), [](const store::FieldOp& op) {
+        return op.field == "site" || op.field == "person";
+      });
+      if (known != held_sites.end() && !known->second.empty() && !moves) {
+        where = known->second;
+      } else {
+        auto site = current_site(c.entity, c.record);
+        if (!site) return site.error();
+        where = *site;
+      }
+      if (where.empty()) where = fallback_site(device, c);
       if (Status s = check_scope(device, c, where); !s) return s;
-      if (Status s = check_author(c, where); !s) return s;
+      auto author = authors.find(c.author);
+      if (author == authors.end()) author = authors.emplace(c.author, find_user(c.author)).first;
+      if (Status s = check_author(c, author->second, where); !s) return s;
       auto ins = feed_insert();
       if (!ins) return ins.error();
       return (*ins)
@@ -325,6 +357,22 @@ class SqliteStore final : public ServerStore {
         batch.cursor = std::max(batch.cursor, static_cast<std::uint64_t>(head->int64(0)));
     }
     return batch;
+  }
+
+  int max_offline_days() override {
+    std::lock_guard lock(mu_);
+    auto s = db().prepare("SELECT value FROM srv_meta WHERE key = 'max_offline_days'");
+    if (!s || !s->step()) return kDefaultMaxOfflineDays;
+    return std::stoi(s->text(0));
+  }
+
+  Status set_max_offline_days(int days) override {
+    std::lock_guard lock(mu_);
+    if (days < 0) return make_error(Errc::invalid_argument, "max_offline_days must be >= 0");
+    return run(
+        "INSERT INTO srv_meta(key, value) VALUES('max_offline_days', ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        {std::to_string(days)});
   }
 
   Result<AccessUpload> store_access(const Device& device,
@@ -406,6 +454,133 @@ class SqliteStore final : public ServerStore {
 
   Result<std::vector<store::AccessEntry>> accesses_of(const std::string& person) override {
     std::lock_guard lock(mu_);
+    return accesses_of_unlocked(person);
+  }
+
+  Status add_request(const RightsRequest& r) override {
+    std::lock_guard lock(mu_);
+    if (Status s = check_dpo(r.by, "record a request"); !s) return s;
+    if (r.ref.empty()) return make_error(Errc::invalid_argument, "a request needs a reference");
+    if (!schema::is_uuid(r.person))
+      return make_error(Errc::invalid_argument, "'" + r.person + "' is not a record id");
+    bool known_kind = false;
+    for (auto k : kRequestKinds) known_kind = known_kind || k == r.kind;
+    if (!known_kind)
+      return make_error(Errc::invalid_argument,
+                        "unknown kind of request '" + r.kind +
+                            "' (access, portability, rectification, erasure, restriction, "
+                            "objection)");
+    const auto deadline = request_deadline(r.received);
+    if (!deadline)
+      return make_error(Errc::invalid_argument,
+                        "the date received must be YYYY-MM-DD, not '" + r.received + "'");
+    if (find_request(r.ref))
+      return make_error(Errc::invalid_argument, "a request " + r.ref + " already exists");
+    auto s = db().prepare(
+        "INSERT INTO srv_requests(ref, person, kind, received, deadline, by_user) "
+        "VALUES(?, ?, ?, ?, ?, ?)");
+    if (!s) return s.error();
+    s->bind(1, r.ref).bind(2, r.person).bind(3, r.kind).bind(4, r.received).bind(5, *deadline);
+    return s->bind(6, r.by).run();
+  }
+
+  Result<std::vector<RightsRequest>> requests() override {
+    std::lock_guard lock(mu_);
+    auto s = db().prepare(
+        "SELECT ref, person, kind, received, deadline, by_user, closed, outcome "
+        "FROM srv_requests ORDER BY deadline, ref");
+    if (!s) return s.error();
+    std::vector<RightsRequest> out;
+    while (s->step()) out.push_back(read_request(*s));
+    if (!s->status()) return s->status().error();
+    return out;
+  }
+
+  Status close_request(const std::string& ref, const std::string& outcome) override {
+    std::lock_guard lock(mu_);
+    return close_request_unlocked(ref, outcome);
+  }
+
+  Result<json> export_person(const std::string& person, const std::string& ref,
+                             const std::string& by) override {
+    std::lock_guard lock(mu_);
+    if (Status s = check_dpo(by, "export a person's data"); !s) return s.error();
+    auto request = find_request(ref);
+    if (!request)
+      return make_error(Errc::unknown_record, "no request " + ref +
+                                                  " (record it first: relais-server rgpd request "
+                                                  "add)");
+    if (request->kind != "access" && request->kind != "portability")
+      return make_error(Errc::invalid_argument, "request " + ref + " is a request of " +
+                                                    request->kind + ", not access or portability");
+    if (request->person != person)
+      return make_error(Errc::invalid_argument,
+                        "request " + ref + " is about person " + request->person);
+    auto tx = Transaction::begin(db());
+    if (!tx) return tx.error();
+    json doc = {{"format", "relais-person-export"},
+                {"version", 1},
+                {"person", person},
+                {"generated_at", utc_iso(std::time(nullptr))},
+                {"request",
+                 {{"ref", request->ref},
+                  {"kind", request->kind},
+                  {"received", request->received},
+                  {"deadline", request->deadline}}},
+                {"records", json::array()},
+                {"history", json::array()},
+                {"consent", json::array()},
+                {"access_log", json::array()}};
+    if (central_->erased(person)) doc["erased"] = true;
+    auto about = central_->records_about(person);
+    if (!about) return about.error();
+    for (const auto& [entity, id] : *about) {
+      if (auto rec = central_->get(entity, id))
+        doc["records"].push_back(
+            {{"entity", entity}, {"id", id}, {"deleted", rec->deleted}, {"fields", rec->fields}});
+      auto changes = central_->history(id, SIZE_MAX);
+      if (!changes) return changes.error();
+      for (auto it = changes->rbegin(); it != changes->rend(); ++it) {  // oldest first
+        json values = json::object();
+        for (const auto& op : it->ops) values[op.field] = op.value;
+        doc["history"].push_back({{"entity", it->entity},
+                                  {"record", it->record},
+                                  {"at", store::HybridClock::to_display(it->hlc)},
+                                  {"author", it->author},
+                                  {"kind", store::kind_name(it->kind)},
+                                  {"values", std::move(values)}});
+      }
+    }
+    if (auto consents = store::consent_history(*central_, person)) {
+      for (const auto& c : *consents)
+        doc["consent"].push_back({{"id", c.id},
+                                  {"purpose", c.purpose},
+                                  {"status", c.status},
+                                  {"captured_at", c.captured_at},
+                                  {"method", c.method},
+                                  {"collected_by", c.collected_by},
+                                  {"notice_version", c.notice_version.value_or(0)},
+                                  {"notice_language", c.notice_language},
+                                  {"notice_hash", c.notice_hash},
+                                  {"incomplete", c.incomplete}});
+    }
+    // This export is itself a read of the person's data: logged first, so
+    // that it appears in what it hands over.
+    if (Status s = log_server_read(by, person, "rgpd_export"); !s) return s.error();
+    auto reads = accesses_of_unlocked(person);
+    if (!reads) return reads.error();
+    for (const auto& e : *reads)
+      doc["access_log"].push_back({{"at", e.at},
+                                   {"user", e.user},
+                                   {"action", e.action},
+                                   {"device", e.device},
+                                   {"seq", e.seq}});
+    if (Status s = close_request_unlocked(ref, "data exported"); !s) return s.error();
+    if (Status s = (*tx)->commit(); !s) return s.error();
+    return doc;
+  }
+
+  Result<std::vector<store::AccessEntry>> accesses_of_unlocked(const std::string& person) {
     auto s = db().prepare(
         "SELECT seq, at, user, device, person, action, prev, hash FROM srv_access "
         "WHERE person = ? ORDER BY at, replica, seq");
@@ -422,12 +597,52 @@ class SqliteStore final : public ServerStore {
   Result<Erasure> erase_person(const std::string& person, const std::string& request,
                                const std::string& by) override {
     std::lock_guard lock(mu_);
-    auto user = find_user(by);
-    if (!user) return user.error();
-    if (user->role != Role::dpo)
-      return make_error(Errc::role_required, "user '" + by + "' is " +
-                                                 std::string(role_name(user->role)) +
-                                                 "; only a DPO may erase a person");
+    if (Status s = check_dpo(by, "erase a person"); !s) return s.error();
+    return erase_unlocked(person, request, by);
+  }
+
+  Result<RetentionReport> retention(const std::string& by, bool apply, std::time_t now,
+                                    int access_days) override {
+    std::lock_guard lock(mu_);
+    if (Status s = check_dpo(by, "run the retention job"); !s) return s.error();
+    RetentionReport report;
+    const schema::RetentionRule* rule = nullptr;
+    for (const auto& r : schema().retention_rules())
+      if (r.id == schema().entity("person")->retention) rule = &r;
+    if (!rule || !rule->period_months)
+      return make_error(Errc::invalid_argument, "the person entity has no retention period");
+    report.rule = rule->id;
+    report.person_cutoff = months_before(now, *rule->period_months);
+    report.access_cutoff = utc_iso(now - std::time_t{access_days} * 86400);
+    auto persons = central_->list("person", SIZE_MAX);
+    if (!persons) return persons.error();
+    for (const auto& p : *persons) {
+      auto last = last_contact(p.id);
+      if (!last) return last.error();
+      if (*last < report.person_cutoff) report.persons.push_back({p.id, *last});
+    }
+    {
+      auto n = db().prepare("SELECT COUNT(*) FROM srv_access WHERE at < ?");
+      if (!n) return n.error();
+      n->bind(1, report.access_cutoff);
+      if (n->step()) report.access_entries = static_cast<std::size_t>(n->int64(0));
+    }
+    if (!apply) return report;
+    const std::string request = "retention-" + utc_iso(now).substr(0, 10);
+    for (const auto& c : report.persons) {
+      auto e = erase_unlocked(c.person, request, by);
+      if (!e) return e.error();
+    }
+    // The heads stay: chains received later still verify from where they
+    // stood.
+    auto del = db().prepare("DELETE FROM srv_access WHERE at < ?");
+    if (!del) return del.error();
+    if (Status s = del->bind(1, report.access_cutoff).run(); !s) return s.error();
+    return report;
+  }
+
+  Result<Erasure> erase_unlocked(const std::string& person, const std::string& request,
+                                 const std::string& by) {
     if (request.empty())
       return make_error(Errc::invalid_argument, "an erasure needs the reference of the request");
     if (central_->erased(person))
@@ -448,6 +663,8 @@ class SqliteStore final : public ServerStore {
     ins->bind(1, e.id).bind(2, e.person).bind(3, e.request).bind(4, e.by).bind(5, e.at);
     if (Status st = ins->bind(6, static_cast<std::int64_t>(e.records)).run(); !st)
       return st.error();
+    if (auto r = find_request(request); r && r->closed.empty())
+      if (Status st = close_request_unlocked(request, "erased"); !st) return st.error();
     return e;
   }
 
@@ -546,6 +763,107 @@ class SqliteStore final : public ServerStore {
     return held && held->has_value();
   }
 
+  // The day a young person was last in contact with the foundation: the
+  // latest date of an interaction or of a referral's stages about them, or
+  // the day their record was made if there is none. Edits of the record do
+  // not count: correcting a typo is not a contact.
+  Result<std::string> last_contact(const std::string& person) {
+    auto history = central_->history(person, SIZE_MAX);
+    if (!history) return history.error();
+    std::string last = history->empty()
+                           ? std::string()
+                           : utc_iso(static_cast<std::time_t>(
+                                         store::HybridClock::wall_ms(history->back().hlc) / 1000))
+                                 .substr(0, 10);
+    auto about = central_->records_about(person);
+    if (!about) return about.error();
+    for (const auto& [entity, id] : *about) {
+      const schema::Entity* e = schema().entity(entity);
+      if (!e || e->scope != schema::Scope::person || e->name == "consent") continue;
+      auto rec = central_->get(entity, id);
+      if (!rec || rec->deleted) continue;
+      for (const auto& f : e->fields)
+        if (f.type == schema::FieldType::date)
+          if (auto v = rec->fields.find(f.name); v != rec->fields.end() && v->is_string())
+            last = std::max(last, v->get<std::string>());
+    }
+    return last;
+  }
+
+  static std::string months_before(std::time_t now, int months) {
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    const int total = tm.tm_year * 12 + tm.tm_mon - months;
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", total / 12 + 1900, total % 12 + 1,
+                  std::min(tm.tm_mday, 28));
+    return buf;
+  }
+
+  Status check_dpo(const std::string& by, const std::string& what) {
+    auto user = find_user(by);
+    if (!user) return user.error();
+    if (user->role != Role::dpo)
+      return make_error(Errc::role_required, "user '" + by + "' is " +
+                                                 std::string(role_name(user->role)) +
+                                                 "; only a DPO may " + what);
+    return Status::Ok();
+  }
+
+  static RightsRequest read_request(const store::Statement& s) {
+    return {s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), s.text(7)};
+  }
+
+  std::optional<RightsRequest> find_request(const std::string& ref) {
+    auto s = db().prepare(
+        "SELECT ref, person, kind, received, deadline, by_user, closed, outcome "
+        "FROM srv_requests WHERE ref = ?");
+    if (!s) return std::nullopt;
+    s->bind(1, ref);
+    if (!s->step()) return std::nullopt;
+    return read_request(*s);
+  }
+
+  Status close_request_unlocked(const std::string& ref, const std::string& outcome) {
+    auto s = db().prepare(
+        "UPDATE srv_requests SET closed = ?, outcome = ? WHERE ref = ? AND closed = ''");
+    if (!s) return s.error();
+    if (Status st = s->bind(1, utc_iso(std::time(nullptr))).bind(2, outcome).bind(3, ref).run();
+        !st)
+      return st;
+    if (db().changes() == 0) return make_error(Errc::unknown_record, "no open request " + ref);
+    return Status::Ok();
+  }
+
+  // Appends a read made on the server to the server's own chain in
+  // srv_access, under the server's id as replica and device.
+  Status log_server_read(const std::string& user, const std::string& person,
+                         const std::string& action) {
+    store::ChainHead head;
+    auto h = db().prepare("SELECT seq, hash FROM srv_access_heads WHERE replica = ?");
+    if (!h) return h.error();
+    h->bind(1, server_id());
+    if (h->step()) head = {static_cast<std::uint64_t>(h->int64(0)), h->text(1)};
+    store::AccessEntry e{head.seq + 1, utc_iso(std::time(nullptr)),
+                         user,         server_id(),
+                         person,       action,
+                         head.hash,    ""};
+    e.hash = store::entry_hash(e);
+    auto ins = db().prepare(
+        "INSERT INTO srv_access(replica, seq, at, user, device, person, action, prev, hash) "
+        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!ins) return ins.error();
+    ins->bind(1, server_id()).bind(2, static_cast<std::int64_t>(e.seq)).bind(3, e.at);
+    ins->bind(4, e.user).bind(5, e.device).bind(6, e.person).bind(7, e.action);
+    if (Status s = ins->bind(8, e.prev).bind(9, e.hash).run(); !s) return s;
+    auto put = db().prepare(
+        "INSERT INTO srv_access_heads(replica, seq, hash) VALUES(?, ?, ?) "
+        "ON CONFLICT(replica) DO UPDATE SET seq = excluded.seq, hash = excluded.hash");
+    if (!put) return put.error();
+    put->bind(1, server_id()).bind(2, static_cast<std::int64_t>(e.seq));
+    return put->bind(3, e.hash).run();
+  }
+
   Result<store::Statement*> feed_insert() {
     if (!feed_insert_) {
       auto s = db().prepare("INSERT INTO srv_feed(origin, first, ops, site) VALUES(?, ?, ?, ?)");
@@ -581,12 +899,18 @@ class SqliteStore final : public ServerStore {
   // its person's for person-scoped entities, "" for shared entities or
   // records the server does not hold yet.
   Result<std::string> current_site(const std::string& entity, const std::string& record) {
-    const schema::Entity* e = schema().entity(entity);
-    if (e->scope == schema::Scope::shared) return std::string();
+    if (schema().entity(entity)->scope == schema::Scope::shared) return std::string();
     auto r = central_->get(entity, record);
     if (!r) return std::string();
-    if (e->scope == schema::Scope::site) return r->fields.value("site", "");
-    const std::string person = r->fields.value("person", "");
+    return site_of(*r);
+  }
+
+  // The site of a record the server holds (see current_site).
+  Result<std::string> site_of(const store::Record& r) {
+    const schema::Entity* e = schema().entity(r.entity);
+    if (e->scope == schema::Scope::shared) return std::string();
+    if (e->scope == schema::Scope::site) return r.fields.value("site", "");
+    const std::string person = r.fields.value("person", "");
     if (person.empty()) return std::string();
     auto p = central_->get("person", person);
     return p ? p->fields.value("site", "") : std::string();
@@ -606,8 +930,7 @@ class SqliteStore final : public ServerStore {
                                               "', outside this device's site '" + d.site + "'");
   }
 
-  Status check_author(const store::Change& c, const std::string& site) {
-    auto u = find_user(c.author);
+  Status check_author(const store::Change& c, const Result<User>& u, const std::string& site) {
     if (!u)
       return make_error(Errc::author_not_allowed, "change " + c.op_id(0).str() + ": author '" +
                                                       c.author + "' is not a user of this server");
@@ -630,6 +953,27 @@ Result<std::unique_ptr<ServerStore>> finish(Result<std::unique_ptr<store::Replic
 }
 
 }  // namespace
+
+std::optional<std::string> request_deadline(const std::string& received) {
+  schema::Field field;
+  field.name = "received";
+  field.type = schema::FieldType::date;
+  auto date = schema::normalize_value(schema::Entity{}, field, received);
+  if (!date) return std::nullopt;
+  const std::string& d = date->get_ref<const std::string&>();
+  int y = std::stoi(d.substr(0, 4)), m = std::stoi(d.substr(5, 2));
+  const int day = std::stoi(d.substr(8, 2));
+  if (++m > 12) {
+    m = 1;
+    ++y;
+  }
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  const int last = m == 2 && leap ? 29 : kDays[m - 1];
+  char buf[40];  // room for any int, as the compiler checks
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, std::min(day, last));
+  return std::string(buf);
+}
 
 std::string_view role_name(Role role) {
   switch (role) {

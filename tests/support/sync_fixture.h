@@ -87,9 +87,12 @@ class SyncEndToEnd : public ::testing::Test {
   }
 
   // A new replica for `user`, enrolled with the server.
-  std::unique_ptr<store::Replica> enrolled(const std::string& user, const std::string& site) {
-    auto r = must(
-        store::Replica::create(dir_.file(user + ".db"), site, user, schema::Schema::builtin()));
+  // `wall` is its wall clock (a fake one makes records look old).
+  std::unique_ptr<store::Replica> enrolled(
+      const std::string& user, const std::string& site,
+      store::HybridClock::WallClock wall = store::HybridClock::system_wall_ms) {
+    auto r = must(store::Replica::create(dir_.file(user + ".db"), site, user,
+                                         schema::Schema::builtin(), std::move(wall)));
     const auto code = must(server_->admin()->issue_code(user, std::chrono::hours(1)));
     sync::Enrollment enrollment(*r, server_->url(), code.code);
     Scripted talk({enrollment.start()}, 1);

@@ -2,10 +2,16 @@
 // erase` run as its own process beside it, replicas that apply the erasure
 // when they next connect, and the raw bytes of every SQLite file searched
 // afterwards.
+#include <sys/stat.h>
+
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <set>
 
+#include "fake_clock.h"
+#include "relais/store/consent.h"
 #include "sync_fixture.h"
 
 namespace relais::testing {
@@ -232,6 +238,173 @@ TEST_F(RgpdEndToEnd, TamperedAccessLogIsReportedAndKept) {
   must(sync(*a));  // reported once; the next sync goes through
   EXPECT_EQ(must(server_->admin()->access_breaks()).size(), 1u);
   EXPECT_NE(server_command({"audit", "breaks"}).out.find("entry 3  edited"), std::string::npos);
+}
+
+TEST_F(RgpdEndToEnd, ExportHoldsEverythingAboutThePersonAndNothingAboutAnyoneElse) {
+  auto a = enrolled("samia", "lyon");
+  const std::string ines = must(a->create_record(
+      "person", {{"first_name", "Inesexport"}, {"last_name", "Martin"}, {"phone", "0611223344"}}));
+  must(a->update_record("person", ines, {{"commune", "Lille"}}));
+  must(a->create_record(
+      "interaction",
+      {{"person", ines}, {"date", "2026-11-02"}, {"channel", "event"}, {"note", "Veut un CAP"}}));
+  must(store::give_consent(*a, {ines, "referral", "oral_at_event", std::nullopt, "fr", "", ""}));
+  must(store::create_record_with_consent(*a, "referral",
+                                         {{"person", ines}, {"stage", "identified"}}));
+  const std::string hugo =
+      must(a->create_record("person", {{"first_name", "Hugoailleurs"}, {"last_name", "Petit"}}));
+  must(a->create_record("interaction",
+                        {{"person", hugo}, {"date", "2026-11-03"}, {"channel", "phone"}}));
+  must(must(store::AccessLog::open(*a)).record({ines}, "open"));
+  must(sync(*a));
+
+  ASSERT_EQ(server_command({"rgpd", "request", "add", "R-7", "--person", ines, "--kind", "access",
+                            "--received", "2026-11-20", "--by", "dpo"})
+                .exit_code,
+            0);
+  const ProgramOutput out = server_command(
+      {"rgpd", "export", ines, "--request", "R-7", "--by", "dpo", "--out", dir_.path().string()});
+  ASSERT_EQ(out.exit_code, 0) << out.out;
+
+  const std::string json_path = dir_.file("relais-export-R-7.json");
+  std::ifstream in(json_path);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto doc = nlohmann::json::parse(text);
+  EXPECT_EQ(doc["request"]["received"], "2026-11-20");
+  EXPECT_EQ(doc["request"]["deadline"], "2026-12-20");
+  std::set<std::string> entities;
+  for (const auto& r : doc["records"]) entities.insert(r["entity"].get<std::string>());
+  EXPECT_EQ(entities, (std::set<std::string>{"person", "interaction", "consent", "referral"}));
+  EXPECT_EQ(doc["records"][0]["fields"]["phone"], "0611223344");
+  EXPECT_GE(doc["history"].size(), 5u);  // the person twice, interaction, consent, referral
+  ASSERT_EQ(doc["consent"].size(), 1u);
+  EXPECT_EQ(doc["consent"][0]["status"], "given");
+  std::set<std::string> actions;
+  for (const auto& e : doc["access_log"]) actions.insert(e["action"].get<std::string>());
+  EXPECT_EQ(actions, (std::set<std::string>{"open", "rgpd_export"}));
+  EXPECT_EQ(text.find(hugo), std::string::npos);
+  EXPECT_EQ(text.find("Hugoailleurs"), std::string::npos);
+
+  std::ifstream csv_in(dir_.file("relais-export-R-7.csv"));
+  const std::string csv((std::istreambuf_iterator<char>(csv_in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(csv.find("record,person," + ines + ",first_name,Inesexport"), std::string::npos);
+  EXPECT_NE(csv.find(",deadline,2026-12-20"), std::string::npos);
+  EXPECT_EQ(csv.find("Hugoailleurs"), std::string::npos);
+  struct stat st {};
+  ASSERT_EQ(::stat(json_path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);  // a person's data: the DPO's eyes only
+  EXPECT_NE(server_command({"rgpd", "requests"})
+                .out.find("R-7," + ines +
+                          ",access,2026-11-20,"
+                          "2026-12-20,answered"),
+            std::string::npos);
+}
+
+TEST_F(RgpdEndToEnd, RequestsAreTrackedWithTheirDeadlineAndBadOnesRefused) {
+  const std::string someone = store::new_uuid();
+  auto add = [&](const std::string& ref, const std::string& kind, const std::string& received,
+                 const std::string& by) {
+    return server_command({"rgpd", "request", "add", ref, "--person", someone, "--kind", kind,
+                           "--received", received, "--by", by})
+        .exit_code;
+  };
+  EXPECT_EQ(add("R-1", "erasure", "2024-01-31", "dpo"), 0);  // long overdue, leap year
+  EXPECT_EQ(add("R-2", "access", "2099-12-31", "dpo"), 0);
+  EXPECT_EQ(add("R-3", "complaint", "2026-01-01", "dpo"), 2);
+  EXPECT_EQ(add("R-4", "access", "2026-02-30", "dpo"), 2);
+  EXPECT_EQ(add("R-5", "access", "2026-01-01", "samia"), 3);
+  EXPECT_EQ(add("R-1", "access", "2026-01-01", "dpo"), 2);  // the reference is taken
+
+  const std::string all = server_command({"rgpd", "requests"}).out;
+  EXPECT_NE(all.find("R-1," + someone + ",erasure,2024-01-31,2024-02-29,OVERDUE"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("R-2," + someone + ",access,2099-12-31,2100-01-31,open"), std::string::npos);
+  EXPECT_EQ(all.find("R-3"), std::string::npos);
+  const std::string late = server_command({"rgpd", "overdue"}).out;
+  EXPECT_NE(late.find("R-1,"), std::string::npos);
+  EXPECT_EQ(late.find("R-2,"), std::string::npos);
+
+  EXPECT_EQ(server_command({"rgpd", "export", someone, "--request", "R-1", "--by", "dpo", "--out",
+                            dir_.path().string()})
+                .exit_code,
+            2);  // an erasure request is not answered with an export
+  EXPECT_EQ(
+      server_command({"rgpd", "export", someone, "--request", "R-9", "--by", "dpo"}).exit_code, 4);
+  EXPECT_EQ(
+      server_command({"rgpd", "export", someone, "--request", "R-2", "--by", "samia"}).exit_code,
+      3);
+}
+
+TEST_F(RgpdEndToEnd, RetentionDryRunReportsAndTheRealRunErasesWhatIsTooOld) {
+  FakeWallClock spring_2021(1614556800000);  // 2021-03-01, on an old laptop's records
+  auto old = enrolled("samia", "lyon", spring_2021.fn());
+  const std::string quiet = person(*old, "Ancien");  // nothing since
+  const std::string back = person(*old, "Revenu");   // came back this autumn
+  must(old->create_record("interaction",
+                          {{"person", back}, {"date", "2026-10-01"}, {"channel", "phone"}}));
+  const std::string gone = person(*old, "Vieux");
+  must(old->create_record("interaction",
+                          {{"person", gone}, {"date", "2021-04-01"}, {"channel", "event"}}));
+  must(sync(*old));
+
+  // Two reads from early 2024, uploaded by hand with a valid chain.
+  sync::Access reads;
+  store::ChainHead head;
+  for (const std::string& who : {quiet, back}) {
+    store::AccessEntry e{head.seq + 1, "2024-01-15T10:00:00Z",
+                         "samia",      old->info().replica_id,
+                         who,          "open",
+                         head.hash,    ""};
+    e.hash = store::entry_hash(e);
+    head = {e.seq, e.hash};
+    reads.entries.push_back(e);
+  }
+  Scripted talk({hello(*old), sync::encode(reads)}, 2);
+  must(transport::converse(server_->url(), talk, options()));
+  ASSERT_EQ(must(server_->admin()->accesses_of(back)).size(), 1u);
+  const std::string before = must(server_->admin()->digest());
+
+  const ProgramOutput dry = server_command({"rgpd", "retention", "--by", "dpo"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.out;
+  EXPECT_NE(dry.out.find("dry run: 2 person(s)"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find(quiet + "  last contact 2021-03-01"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find(gone + "  last contact 2021-04-01"), std::string::npos) << dry.out;
+  EXPECT_EQ(dry.out.find(back), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("2 access-log entries"), std::string::npos) << dry.out;
+  EXPECT_EQ(must(server_->admin()->digest()), before);  // a dry run changes nothing
+  EXPECT_EQ(must(server_->admin()->accesses_of(back)).size(), 1u);
+
+  EXPECT_EQ(server_command({"rgpd", "retention", "apply", "--by", "samia"}).exit_code, 3);
+  const ProgramOutput real = server_command({"rgpd", "retention", "apply", "--by", "dpo"});
+  ASSERT_EQ(real.exit_code, 0) << real.out;
+
+  auto admin = server_->admin();
+  EXPECT_TRUE(admin->accesses_of(back)->empty());
+  const auto erasures = must(admin->erasure_status());
+  ASSERT_EQ(erasures.size(), 2u);
+  EXPECT_EQ(erasures[0].erasure.request.rfind("retention-", 0), 0u);
+  must(sync(*old));  // the laptop applies them like any erasure
+  EXPECT_EQ(code_of(old->get("person", quiet)), Errc::unknown_record);
+  EXPECT_EQ(code_of(old->get("person", gone)), Errc::unknown_record);
+  EXPECT_TRUE(old->get("person", back).ok());
+  EXPECT_EQ(must(old->digest()), must(admin->digest()));
+}
+
+TEST_F(RgpdEndToEnd, ReplicaOfflineTooLongHidesPersonalDataUntilItSyncs) {
+  auto a = enrolled("samia", "lyon");
+  person(*a, "Ines");
+  must(sync(*a));
+  const std::time_t now = std::time(nullptr);
+  EXPECT_EQ(a->setting(std::string(sync::kMaxOfflineDaysKey)), "30");  // the server's default
+  EXPECT_EQ(code_of(sync::check_offline_period(*a, now)), Errc{});
+  EXPECT_EQ(code_of(sync::check_offline_period(*a, now + 31 * 86400)), Errc::offline_too_long);
+
+  // The laptop last synced in January.
+  must(a->set_settings({{std::string(sync::kLastSyncKey), "2026-01-05T09:00:00Z"}}));
+  EXPECT_EQ(code_of(sync::check_offline_period(*a, now)), Errc::offline_too_long);
+  must(sync(*a));
+  EXPECT_EQ(code_of(sync::check_offline_period(*a, now)), Errc{});
 }
 
 }  // namespace

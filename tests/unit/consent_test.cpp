@@ -1,7 +1,8 @@
 // Consent with its proof: the notices and the consent entity of the model,
 // giving and withdrawing on a replica, the order of records captured offline
 // on several devices, minors, and the refusal of new referrals once consent
-// is withdrawn.
+// is withdrawn; objection and restriction, which stop new records whatever
+// the legal basis.
 #include "relais/store/consent.h"
 
 #include <gtest/gtest.h>
@@ -440,6 +441,81 @@ TEST_F(Consent, AgeIsTakenAtCaptureFromBirthDateElseFromAgeBand) {
   EXPECT_FALSE(state(*r_, unknown, "referral").incomplete());
 }
 
+// --- Objection and restriction (RGPD art. 18 and 21).
+
+TEST_F(Consent, AnObjectionBlocksAReferralEvenWithConsentGiven) {
+  must(give(*r_, request()));
+  RELAIS_EXPECT_OK(add_referral(*r_));
+  must(r_->update_record("person", lina_, {{"objections", json::array({"referral"})}}));
+
+  using R = Result<std::string>;
+  expect_refused<R>([&] { return add_referral(*r_); }, Errc::objection,
+                    "object to, or have restricted, processing for 'referral'");
+  EXPECT_TRUE(state(*r_, lina_, "referral").allows_processing());  // the consent stands as proof
+  EXPECT_FALSE(must(may_process(*r_, lina_, "referral")));
+  EXPECT_EQ(must(objections(*r_, lina_)), std::vector<std::string>{"referral"});
+  // Other purposes go on.
+  EXPECT_TRUE(must(may_process(*r_, lina_, "follow_up")));
+  RELAIS_EXPECT_OK(create_record_with_consent(
+      *r_, "interaction", {{"person", lina_}, {"date", "2026-01-02"}, {"channel", "phone"}}));
+}
+
+TEST_F(Consent, AnObjectionToFollowUpBlocksANewInteractionWhateverTheLegalBasis) {
+  must(r_->update_record("person", lina_, {{"objections", json::array({"follow_up"})}}));
+
+  using R = Result<std::string>;
+  expect_refused<R>(
+      [&] {
+        return create_record_with_consent(
+            *r_, "interaction", {{"person", lina_}, {"date", "2026-01-02"}, {"channel", "sms"}});
+      },
+      Errc::objection, "'follow_up' (person.objections)");
+  // A task about the person serves follow-up too.
+  expect_refused<R>(
+      [&] {
+        return create_record_with_consent(*r_, "task",
+                                          {{"title", "Call back"},
+                                           {"due_date", "2026-01-05"},
+                                           {"owner", "samia"},
+                                           {"person", lina_}});
+      },
+      Errc::objection, "no new task");
+  EXPECT_FALSE(must(may_process(*r_, lina_, "follow_up")));  // legitimate interest, yet refused
+  EXPECT_TRUE(must(may_process(*r_, lina_, "activity_reporting")));
+}
+
+TEST_F(Consent, LiftingTheObjectionAllowsProcessingAgain) {
+  must(give(*r_, request()));
+  must(
+      r_->update_record("person", lina_, {{"objections", json::array({"follow_up", "referral"})}}));
+  EXPECT_EQ(code_of(add_referral(*r_)), Errc::objection);
+
+  must(r_->update_record("person", lina_, {{"objections", json::array({"follow_up"})}}));
+  RELAIS_EXPECT_OK(add_referral(*r_));
+  EXPECT_TRUE(must(may_process(*r_, lina_, "referral")));
+  must(r_->update_record("person", lina_, {{"objections", nullptr}}));
+
+  EXPECT_TRUE(must(objections(*r_, lina_)).empty());
+  EXPECT_TRUE(must(may_process(*r_, lina_, "follow_up")));
+  RELAIS_EXPECT_OK(create_record_with_consent(
+      *r_, "interaction", {{"person", lina_}, {"date", "2026-01-03"}, {"channel", "visit"}}));
+}
+
+TEST_F(Consent, AnObjectionToAnUnknownPurposeIsRefusedAndWritesNothing) {
+  expect_refused<Status>(
+      [&] {
+        return r_->update_record("person", lina_, {{"objections", json::array({"marketing"})}});
+      },
+      Errc::value_not_allowed, "person.objections");
+  expect_refused<Status>(
+      [&] {
+        return r_->update_record("person", lina_,
+                                 {{"objections", json::array({"reference_data"})}});
+      },
+      Errc::value_not_allowed, "reference_data");
+  EXPECT_EQ(code_of(objections(*r_, new_uuid())), Errc::unknown_record);
+}
+
 // Two laptops at the same fair, offline; Karim's clock is three hours behind.
 class ConsentOffline : public Consent {
  protected:
@@ -529,7 +605,7 @@ TEST_F(ConsentMigration, AVersionTwoReplicaMigratesKeepingItsDataAndCanRecordCon
 
   auto now = reopen("r");
 
-  EXPECT_EQ(now->info().schema_version, 3);
+  EXPECT_EQ(now->info().schema_version, Schema::builtin().version());
   EXPECT_EQ(digest(*now), before);  // no consent record: the same visible state
   EXPECT_EQ(history_size(*now), logged);
   EXPECT_EQ(must(now->get("referral", referral)).fields["stage"], "contacted");
@@ -546,6 +622,44 @@ TEST_F(ConsentMigration, AVersionTwoReplicaMigratesKeepingItsDataAndCanRecordCon
       create_record_with_consent(*now, "referral", {{"person", lina}, {"stage", "identified"}}));
   now.reset();
   EXPECT_EQ(must(reopen("r")->list("consent", 10)).size(), 1u);
+}
+
+// A replica made at version 3, before objections existed.
+TEST_F(ConsentMigration, AVersionThreeReplicaMigratesToFourKeepingItsDataAndCanRecordObjections) {
+  const Schema v3 = Schema::builtin().at_version(3);
+  auto old = make("r", "samia", HybridClock::system_wall_ms, v3);
+  ASSERT_EQ(old->info().schema_version, 3);
+  const std::string lina = must(old->create_record("person", person("Lina", "Benali")));
+  EXPECT_EQ(
+      code_of(old->update_record("person", lina, {{"objections", json::array({"referral"})}})),
+      Errc::unknown_field);
+  ConsentRequest q;
+  q.person = lina;
+  q.purpose = "referral";
+  q.method = "paper_form";
+  const std::string consent = must(give_consent(*old, q));
+  const std::string referral = must(
+      create_record_with_consent(*old, "referral", {{"person", lina}, {"stage", "contacted"}}));
+  const std::string before = digest(*old);
+  const std::size_t logged = history_size(*old);
+  old.reset();
+
+  auto now = reopen("r");
+
+  EXPECT_EQ(now->info().schema_version, 4);
+  EXPECT_EQ(digest(*now), before);  // no objection recorded: the same visible state
+  EXPECT_EQ(history_size(*now), logged);
+  EXPECT_EQ(must(now->get("referral", referral)).fields["stage"], "contacted");
+  EXPECT_EQ(must(now->get("consent", consent)).fields["status"], "given");
+  EXPECT_TRUE(must(objections(*now, lina)).empty());
+  RELAIS_EXPECT_OK(
+      create_record_with_consent(*now, "referral", {{"person", lina}, {"stage", "identified"}}));
+  must(now->update_record("person", lina, {{"objections", json::array({"referral"})}}));
+  EXPECT_EQ(code_of(create_record_with_consent(*now, "referral",
+                                               {{"person", lina}, {"stage", "identified"}})),
+            Errc::objection);
+  now.reset();
+  EXPECT_EQ(must(reopen("r")->get("person", lina)).fields["objections"], json::array({"referral"}));
 }
 
 }  // namespace

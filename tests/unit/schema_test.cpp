@@ -21,17 +21,42 @@ bool has_field(const Schema& s, const std::string& entity, const std::string& fi
   return e != nullptr && e->field(field) != nullptr;
 }
 
-TEST(Schema, BuiltinLoadsAtVersionThreeWithEveryEntity) {
+TEST(Schema, BuiltinLoadsAtVersionFourWithEveryEntity) {
   const Schema& s = Schema::builtin();
 
-  EXPECT_EQ(s.version(), 3);
+  EXPECT_EQ(s.version(), 4);
   for (const char* name :
        {"person", "event", "interaction", "referral", "partner", "programme", "task", "consent"})
     EXPECT_NE(s.entity(name), nullptr) << name;
   EXPECT_EQ(s.entity("nobody"), nullptr);
-  ASSERT_EQ(s.migrations().size(), 2u);
+  ASSERT_EQ(s.migrations().size(), 3u);
   EXPECT_EQ(s.migrations()[0].version, 2);
   EXPECT_EQ(s.migrations()[1].version, 3);
+  EXPECT_EQ(s.migrations()[2].version, 4);
+}
+
+TEST(Schema, VersionFourAddsPersonObjectionsListingEveryPurposeButReferenceData) {
+  const Schema& s = Schema::builtin();
+  const Field* objections = s.entity("person")->field("objections");
+
+  ASSERT_NE(objections, nullptr);
+  EXPECT_EQ(objections->type, FieldType::enum_set);
+  EXPECT_EQ(objections->since_version, 4);
+  EXPECT_TRUE(objections->personal);
+  EXPECT_EQ(objections->purposes, std::vector<std::string>{"follow_up"});
+  EXPECT_FALSE(objections->label.fr.empty());
+  EXPECT_FALSE(objections->label.en.empty());
+  std::vector<std::string> expected;
+  for (const auto& p : s.purposes())
+    if (p.id != "reference_data") expected.push_back(p.id);
+  EXPECT_EQ(objections->values, expected);
+  EXPECT_FALSE(has_field(s.at_version(3), "person", "objections"));
+  EXPECT_TRUE(has_field(s.at_version(3), "person", "preferred_contact"));
+}
+
+TEST(Schema, OnlyTheReferralPurposeIsSentToPartners) {
+  for (const Purpose& p : Schema::builtin().purposes())
+    EXPECT_EQ(p.sent_to_partners, p.id == "referral") << p.id;
 }
 
 TEST(Schema, EveryBuiltinFieldHasKnownPurposesAndARetentionRule) {
@@ -121,6 +146,14 @@ TEST_F(SchemaParse, AcceptsTheValidModel) {
   ASSERT_TRUE(s.ok()) << describe(s.error());
   EXPECT_EQ(s->entity("contact")->field("mood")->since_version, 2);
   EXPECT_EQ(s->entity("contact")->field("name")->retention, "keep");
+}
+
+TEST_F(SchemaParse, SentToPartnersDefaultsToFalseAndMustBeABoolean) {
+  EXPECT_FALSE(parse()->purpose("follow_up")->sent_to_partners);
+  model_["purposes"][0]["sent_to_partners"] = true;
+  EXPECT_TRUE(parse()->purpose("follow_up")->sent_to_partners);
+  model_["purposes"][0]["sent_to_partners"] = "yes";
+  expect_refused("purpose follow_up: 'sent_to_partners' must be true or false");
 }
 
 TEST_F(SchemaParse, RefusesAFieldWithoutPersonal) {

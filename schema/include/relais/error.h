@@ -12,7 +12,7 @@ namespace relais {
 // Stable numeric codes: never renumber one, only add. The hundreds group them:
 // 1xx bad input against the schema, 2xx bundles and exchange, 3xx the store,
 // 4xx the sync protocol, 5xx identity and scopes, 6xx the server itself,
-// 7xx the RGPD rules on consent and its proof, 8xx erasure and the access
+// 7xx the RGPD rules on consent, its proof and objection, 8xx erasure and the access
 // log.
 enum class Errc : int {
   unknown_entity = 101,
@@ -70,11 +70,13 @@ enum class Errc : int {
   unknown_notice = 704,
   no_prior_consent = 705,
   consent_required = 706,
+  objection = 707,
 
   erased_record = 801,
   erasure_forged = 802,
   access_chain_broken = 803,
   role_required = 804,
+  offline_too_long = 805,
 };
 
 // Stable snake_case name of a code, as printed in --json output.

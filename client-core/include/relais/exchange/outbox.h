@@ -26,6 +26,9 @@ class Outbox {
 
   // The next batch, or nullopt when the peer will have everything.
   Result<std::optional<std::vector<store::Change>>> next();
+  // The peer sent us `changes`, so it holds them: they are not to be sent
+  // back (a live replica would otherwise echo everything it receives).
+  void peer_has(const std::vector<store::Change>& changes);
   // The peer's knowledge once it has applied every batch returned so far.
   const store::Knowledge& peer_knowledge() const { return theirs_; }
 

@@ -27,6 +27,9 @@
 namespace relais::store {
 
 inline constexpr std::string_view kConsentEntity = "consent";
+// The field of `person` listing the purposes the young person objected to,
+// or had restricted (RGPD art. 18 and 21). Added by schema version 4.
+inline constexpr std::string_view kObjectionsField = "objections";
 
 // SHA-256 (64 lower-case hex digits) of the notice's text in `language`, over
 // its UTF-8 bytes exactly as written in the model file. Errc::value_not_allowed
@@ -117,10 +120,14 @@ Result<std::vector<ConsentEntry>> consent_history(Replica& replica, const std::s
 // Errc::unknown_record if the replica has no such person.
 Result<std::vector<ConsentState>> consent_status(Replica& replica, const std::string& person);
 
-// Whether `person` may be processed for `purpose`: for a purpose based on
-// consent, the latest consent is given and complete; for another legal
-// basis, always (objection and restriction are not modelled yet).
-// Errc::unknown_purpose, Errc::unknown_record.
+// The purposes `person` objected to, or had restricted, as their record
+// holds them now (empty when none). Errc::unknown_record.
+Result<std::vector<std::string>> objections(Replica& replica, const std::string& person);
+
+// Whether `person` may be processed for `purpose`: never for a purpose listed
+// in their objections, whatever its legal basis; otherwise, for a purpose
+// based on consent, when the latest consent is given and complete, and for
+// another legal basis, always. Errc::unknown_purpose, Errc::unknown_record.
 Result<bool> may_process(Replica& replica, const std::string& person, const std::string& purpose);
 
 // The purposes based on consent that a new record of `entity` processes its
@@ -129,10 +136,12 @@ Result<bool> may_process(Replica& replica, const std::string& person, const std:
 std::vector<std::string> purposes_needing_consent(const schema::Schema& schema,
                                                   const schema::Entity& entity);
 
-// Replica::create_record, refused with Errc::consent_required (nothing
-// written) when the record's person has not currently given a complete
-// consent to one of purposes_needing_consent: this is how a withdrawal stops
-// new referrals. Clients create records through it.
+// Replica::create_record, refused (nothing written) with Errc::objection
+// when the record's person objected to a purpose its `person` field serves
+// (an interaction after an objection to follow_up), else with
+// Errc::consent_required when the person has not currently given a complete
+// consent to one of purposes_needing_consent: this is how a withdrawal or an
+// objection stops new records. Clients create records through it.
 Result<std::string> create_record_with_consent(Replica& replica, const std::string& entity,
                                                nlohmann::json fields);
 

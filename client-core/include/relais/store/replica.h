@@ -151,6 +151,10 @@ class Replica {
   // included. Later changes of these records are purged on arrival.
   // Idempotent: a second call with the same id changes nothing.
   Result<ErasureOutcome> erase_person(const std::string& erasure_id, const std::string& person);
+  // The person and every record with a logged change that names them
+  // (interactions, referrals, consents, tasks...), as (entity, id), the
+  // person first: what an erasure removes and what an export shows.
+  Result<std::vector<std::pair<std::string, std::string>>> records_about(const std::string& person);
   // Whether `record` was erased here.
   bool erased(const std::string& record);
   // Ids of the erasures applied here.

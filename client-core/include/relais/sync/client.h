@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +26,15 @@ inline constexpr std::string_view kCredentialKey = "sync.credential";
 inline constexpr std::string_view kCursorKey = "sync.cursor";
 inline constexpr std::string_view kCaFileKey = "sync.ca_file";
 inline constexpr std::string_view kFeedKey = "sync.feed";
+// When the replica was last fully up to date with the server (UTC), and how
+// many days it may go without (from the server's welcome).
+inline constexpr std::string_view kLastSyncKey = "sync.last_sync";
+inline constexpr std::string_view kMaxOfflineDaysKey = "sync.max_offline_days";
+
+// offline_too_long if this replica syncs with a server and has not been up
+// to date with it for longer than the server allows: personal data must
+// then stay hidden until it syncs (a lost laptop stops showing it).
+Status check_offline_period(store::Replica& replica, std::time_t now);
 
 struct SyncCounts {
   std::size_t pushed = 0;      // changes the server acknowledged

@@ -70,6 +70,9 @@ struct Welcome {
   store::Knowledge knowledge;           // what the server holds, to push only the rest
   std::string feed;                     // id of the server's feed; a new one voids cursors
   std::vector<ErasureNotice> erasures;  // not yet acknowledged by this device
+  // Days a replica may stay without syncing before it hides personal data
+  // (0: no limit).
+  int max_offline_days = 0;
 };
 
 // Client -> server: entries of the replica's access log, in order.

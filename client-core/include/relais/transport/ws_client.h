@@ -46,8 +46,9 @@ struct ClientOptions {
   /// Server silent this long (no message, no pong) ends the connection, in
   /// ms; pings go out at half this period. Default 30 s.
   std::chrono::milliseconds idle_timeout{30000};
-  /// Period of Conversation::on_tick, in ms. Default 200 ms.
-  std::chrono::milliseconds tick{200};
+  /// Period of Conversation::on_tick, in ms: how soon a live session sends
+  /// an edit made beside it. Default 50 ms.
+  std::chrono::milliseconds tick{50};
   /// Largest message accepted from the server, in bytes.
   std::size_t max_message_bytes = sync::kMaxMessageBytes;
   /// When set to true, the connection closes cleanly at the next tick.

@@ -94,6 +94,10 @@ struct Purpose {
   std::string retention;
   Label label;
   std::vector<Notice> notices;  // consent purposes only; versions increasing
+  // Data held for this purpose may leave the foundation towards a partner
+  // (only the fields marked share_with_partners). The register names
+  // partners as recipients of such purposes only.
+  bool sent_to_partners = false;
 
   bool consent_based() const { return legal_basis == "consent"; }
   // The notice of `version`, or nullptr.

@@ -18,6 +18,9 @@ struct ServerConfig {
   /// Listening, TLS and limits (see NetConfig). cert_file and key_file
   /// default to "server.crt" and "server.key".
   NetConfig net;
+  /// Days a replica may go without syncing before it hides young people's
+  /// data until its next sync; 0 for no limit. Default 30.
+  int max_offline_days = 30;
 };
 
 // Reads `path`. Unknown members, wrong types and bad values are errors that

@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -85,6 +87,39 @@ struct AccessBreak {
   std::string at;  // when it was found, UTC
 };
 
+// A request of a person exercising a right (RGPD art. 15 to 21), tracked
+// with its legal deadline: one month after it was received.
+struct RightsRequest {
+  std::string ref;       // the reference the DPO gives it
+  std::string person;    // record id of the person concerned
+  std::string kind;      // access, portability, rectification, erasure, restriction, objection
+  std::string received;  // date received, YYYY-MM-DD
+  std::string deadline;  // received + 1 month, YYYY-MM-DD
+  std::string by;        // the DPO who recorded it
+  std::string closed;    // UTC time it was answered; empty while open
+  std::string outcome;   // what was done
+};
+inline constexpr std::string_view kRequestKinds[] = {"access",  "portability", "rectification",
+                                                     "erasure", "restriction", "objection"};
+// The deadline of a request received on `received` (YYYY-MM-DD): the same
+// day of the next month, or that month's last day. nullopt if not a date.
+std::optional<std::string> request_deadline(const std::string& received);
+
+// What the retention job finds (and, when applied, erases): persons whose
+// last contact is older than the person entity's retention period, and
+// access-log entries older than the access log's.
+struct RetentionReport {
+  struct Candidate {
+    std::string person;
+    std::string last_contact;  // YYYY-MM-DD
+  };
+  std::string rule;           // the retention rule applied to persons
+  std::string person_cutoff;  // YYYY-MM-DD: a last contact before it is too old
+  std::string access_cutoff;  // UTC: access-log entries before it go
+  std::vector<Candidate> persons;
+  std::size_t access_entries = 0;
+};
+
 // An erasure and the devices that have not yet sent its receipt.
 struct ErasureStatus {
   Erasure erasure;
@@ -139,6 +174,12 @@ class ServerStore {
   // about `max_ops` field operations.
   virtual Result<PullBatch> pull(const Device& device, std::uint64_t cursor,
                                  std::size_t max_ops) = 0;
+  // Days a replica may go without syncing before it hides personal data,
+  // told to each replica in `welcome` (0: no limit). Kept in the store;
+  // `relais-server serve` sets it from its configuration.
+  virtual int max_offline_days() = 0;
+  virtual Status set_max_offline_days(int days) = 0;
+
   // --- The access log (docs/rgpd.md).
   // Verifies the entries against what the server holds of the device's
   // chain, keeps them all (a break is recorded, never a reason to lose an
@@ -149,6 +190,24 @@ class ServerStore {
   virtual Result<std::vector<AccessBreak>> access_breaks() = 0;
   // Every entry about `person`, from every replica, by time.
   virtual Result<std::vector<store::AccessEntry>> accesses_of(const std::string& person) = 0;
+
+  // --- Requests of persons (docs/rgpd.md). `by` must be a DPO.
+  virtual Status add_request(const RightsRequest& request) = 0;
+  virtual Result<std::vector<RightsRequest>> requests() = 0;
+  virtual Status close_request(const std::string& ref, const std::string& outcome) = 0;
+  // Everything held about `person` for request `ref` (access or
+  // portability): current values, full history, consent records and the
+  // access log about them, as one JSON document (docs/rgpd.md). The read is
+  // written to the server's own access log; the request is closed.
+  virtual Result<nlohmann::json> export_person(const std::string& person, const std::string& ref,
+                                               const std::string& by) = 0;
+
+  // --- Retention (docs/rgpd.md). With `apply` false, a dry run: the report
+  // only. Applied, each person found is erased as by erase_person (request
+  // "retention-DATE"), and old access-log entries are deleted. `by` must be
+  // a DPO; `now` is the time the periods count back from.
+  virtual Result<RetentionReport> retention(const std::string& by, bool apply, std::time_t now,
+                                            int access_days) = 0;
 
   // --- Erasure (docs/rgpd.md).
   // Erases `person` from the store, on behalf of DPO `by`, for the request
