@@ -5,7 +5,10 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-relais_install_missing
+relais_install_missing "${RELAIS_TEST_PACKAGES[@]}"
+relais_build_web
+# The browser test must run here, not be skipped.
+export RELAIS_WEB_REQUIRED=1
 
 relais_log "checking formatting (clang-format)"
 (cd "$RELAIS_ROOT" && git ls-files '*.cpp' '*.h' | xargs clang-format --dry-run --Werror)

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include "relais/sync/accounts.h"
+
 namespace relais::sync {
 namespace {
 
@@ -55,10 +57,21 @@ Result<std::vector<std::string>> ClientSession::on_welcome(const Welcome& w) {
     return make_error(Errc::wrong_server, "the server is " + w.server +
                                               ", but this replica is enrolled with " + *pinned);
   welcomed_ = true;
+  const auto own = w.knowledge.find(replica_.info().replica_id);
+  const std::uint64_t acked = own == w.knowledge.end() ? 0 : own->second;
   if (Status s = replica_.set_settings(
-          {{key(kMaxOfflineDaysKey), std::to_string(std::max(0, w.max_offline_days))}});
+          {{key(kMaxOfflineDaysKey), std::to_string(std::max(0, w.max_offline_days))},
+           {key(kAckedKey), std::to_string(acked)}});
       !s)
     return s.error();
+  if (w.accounts) {
+    std::vector<Account> accounts;
+    for (const auto& a : *w.accounts)
+      accounts.push_back({a.user, a.role, a.site, a.verifier, true});
+    auto kept = Accounts::open(replica_);
+    if (!kept) return kept.error();
+    if (Status s = kept->replace_from_server(accounts); !s) return s.error();
+  }
   // A cursor counts in one feed: after the server's store was restored from
   // a backup, its feed has a new id and positions start over, so pull all
   // again (what is already held is skipped).
@@ -142,6 +155,10 @@ Result<std::vector<std::string>> ClientSession::on_ack(const Ack& a) {
   in_flight_.reset();
   counts_.pushed += in_flight_changes_;
   counts_.purged += a.purged;
+  const auto& theirs = outbox_->peer_knowledge();
+  if (auto own = theirs.find(replica_.info().replica_id); own != theirs.end())
+    if (Status s = replica_.set_settings({{key(kAckedKey), std::to_string(own->second)}}); !s)
+      return s.error();
   return push_next();
 }
 
@@ -168,6 +185,21 @@ Result<std::vector<std::string>> ClientSession::local_changed() {
   if (!reads) return reads;
   for (auto& m : *reads) out->push_back(std::move(m));
   return out;
+}
+
+Status record_reads(store::Replica& replica, const std::vector<store::Record>& records,
+                    std::string_view action) {
+  const auto persons = store::persons_shown(replica.schema(), records);
+  if (persons.empty()) return Status::Ok();
+  if (Status s = check_offline_period(replica, std::time(nullptr)); !s) return s;
+  auto log = store::AccessLog::open(replica);
+  if (!log) return log.error();
+  return log->record(persons, action);
+}
+
+Result<std::int64_t> changes_waiting(store::Replica& replica) {
+  const auto acked = replica.setting(key(kAckedKey));
+  return replica.local_changes_after(acked ? std::stoull(*acked) : 0);
 }
 
 Status check_offline_period(store::Replica& replica, std::time_t now) {

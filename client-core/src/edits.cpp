@@ -173,6 +173,21 @@ Status Replica::delete_record(const std::string& entity_name, const std::string&
   return commit_local(*schema_.entity(entity_name), id, ChangeKind::remove, nullptr);
 }
 
+// The edits' own transactions become savepoints of this one. On failure the
+// state kept in memory (counter, clock, knowledge) is read again from the
+// file, which the rollback has returned to what it was.
+Status Replica::atomically(const std::function<Status()>& edits) {
+  auto tx = Transaction::begin(db_);
+  if (!tx) return tx.error();
+  Status s = edits();
+  if (s) s = (*tx)->commit();
+  if (!s) {
+    tx->reset();
+    (void)load();
+  }
+  return s;
+}
+
 Status Replica::settle(const std::string& id, const std::string& field, const json& value) {
   auto all = conflicts();
   if (!all) return all.error();

@@ -165,6 +165,8 @@ Result<std::vector<std::string>> Replica::applied_erasures() {
 Status Replica::compact() {
   // VACUUM refuses to run while a statement of this connection is active.
   for (auto& [sql, stmt] : statements_) stmt->reset();
+  // FTS5 keeps a deleted record's words in its segments until they merge.
+  if (Status s = optimize_search_indexes(); !s) return s;
   if (Status s = db_.exec("VACUUM"); !s) return s;
   auto s = db_.prepare("PRAGMA wal_checkpoint(TRUNCATE)");
   if (!s) return s.error();

@@ -63,17 +63,27 @@ struct Encoder {
   }
   json operator()(const Pull& m) const { return {{"type", "pull"}, {"cursor", m.cursor}}; }
   json operator()(const Welcome& m) const {
-    return {{"type", "welcome"},
-            {"protocol", m.protocol},
-            {"schema_version", m.schema_version},
-            {"server", m.server},
-            {"device", m.device},
-            {"site", m.site},
-            {"central", m.central},
-            {"knowledge", store::knowledge_to_json(m.knowledge)},
-            {"feed", m.feed},
-            {"erasures", erasures_json(m.erasures)},
-            {"max_offline_days", m.max_offline_days}};
+    json out{{"type", "welcome"},
+             {"protocol", m.protocol},
+             {"schema_version", m.schema_version},
+             {"server", m.server},
+             {"device", m.device},
+             {"site", m.site},
+             {"central", m.central},
+             {"knowledge", store::knowledge_to_json(m.knowledge)},
+             {"feed", m.feed},
+             {"erasures", erasures_json(m.erasures)},
+             {"max_offline_days", m.max_offline_days}};
+    if (m.accounts) {
+      json a = json::array();
+      for (const auto& acc : *m.accounts)
+        a.push_back({{"user", acc.user},
+                     {"role", acc.role},
+                     {"site", acc.site},
+                     {"verifier", acc.verifier}});
+      out["accounts"] = std::move(a);
+    }
+    return out;
   }
   json operator()(const Receipt& m) const {
     return {{"type", "receipt"}, {"erasures", m.erasures}};
@@ -137,11 +147,24 @@ Result<Message> decode_fields(const std::string& type, const json& j,
   if (type == "welcome") {
     auto k = store::knowledge_from_json(j.at("knowledge"));
     if (!k) return k.error();
-    return Message(Welcome{member<int>(j, "protocol"), member<int>(j, "schema_version"),
-                           member<std::string>(j, "server"), member<std::string>(j, "device"),
-                           member<std::string>(j, "site"), member<bool>(j, "central"),
-                           std::move(k).value(), member<std::string>(j, "feed"), erasures_from(j),
-                           j.value("max_offline_days", 0)});
+    Welcome w{member<int>(j, "protocol"),
+              member<int>(j, "schema_version"),
+              member<std::string>(j, "server"),
+              member<std::string>(j, "device"),
+              member<std::string>(j, "site"),
+              member<bool>(j, "central"),
+              std::move(k).value(),
+              member<std::string>(j, "feed"),
+              erasures_from(j),
+              j.value("max_offline_days", 0),
+              std::nullopt};
+    if (j.contains("accounts")) {
+      w.accounts.emplace();
+      for (const auto& a : j.at("accounts"))
+        w.accounts->push_back({member<std::string>(a, "user"), member<std::string>(a, "role"),
+                               member<std::string>(a, "site"), member<std::string>(a, "verifier")});
+    }
+    return Message(std::move(w));
   }
   if (type == "enrolled")
     return Message(Enrolled{member<std::string>(j, "server"), member<std::string>(j, "device"),

@@ -47,6 +47,9 @@ Result<std::vector<Record>> Replica::list(const std::string& entity_name, std::s
 }
 
 Result<std::vector<Conflict>> Replica::conflicts() {
+  // Another connection (the background sync of `relais serve`, another
+  // process) may have added origins since: origins_ must know them all.
+  if (Status st = refresh(); !st) return st.error();
   auto s = statement(
       "SELECT h.record, h.field, h.origin, h.counter, c.first, c.hlc, c.author, "
       "c.entity, c.ops FROM heads h JOIN changes c ON c.origin = h.origin AND "
@@ -99,6 +102,7 @@ Result<Change> Replica::read_change(Statement& s) {
 
 Result<std::vector<Change>> Replica::history(const std::optional<std::string>& record,
                                              std::size_t limit) {
+  if (Status st = refresh(); !st) return st.error();  // origins added elsewhere
   const std::string cols =
       "SELECT origin, first, hlc, author, entity, record, kind, ops FROM changes";
   auto s = record ? statement(cols + " WHERE record = ? ORDER BY hlc DESC, origin, first LIMIT ?")
@@ -147,6 +151,19 @@ Result<std::string> Replica::digest() {
   return sha.hex();
 }
 
+Result<std::int64_t> Replica::local_changes_after(std::uint64_t counter) {
+  if (Status st = refresh(); !st) return st.error();
+  const auto origin = origin_ids_.find(info_.replica_id);
+  if (origin == origin_ids_.end()) return std::int64_t{0};  // nothing made here yet
+  auto s = statement("SELECT COUNT(*) FROM changes WHERE origin = ? AND first > ?");
+  if (!s) return s.error();
+  (*s)->bind(1, std::int64_t{origin->second}).bind(2, static_cast<std::int64_t>(counter));
+  std::int64_t n = 0;
+  if ((*s)->step()) n = (*s)->int64(0);
+  if (!(*s)->status()) return (*s)->status().error();
+  return n;
+}
+
 Result<std::map<std::string, std::int64_t>> Replica::counts() {
   std::map<std::string, std::int64_t> out;
   for (const auto& e : schema_.entities()) {
@@ -185,6 +202,7 @@ Result<std::vector<Change>> Replica::changes_after(const Knowledge& theirs, std:
 }
 
 Result<std::optional<Change>> Replica::change(const std::string& origin, std::uint64_t first) {
+  if (Status st = refresh(); !st) return st.error();  // origins added elsewhere
   auto idx = origin_ids_.find(origin);
   if (idx == origin_ids_.end()) return std::optional<Change>();
   auto s = statement(

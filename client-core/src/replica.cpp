@@ -102,6 +102,7 @@ Result<std::unique_ptr<Replica>> Replica::create(const std::string& path, const 
     if (Status s = put_meta(r->db_, k, v); !s) return s.error();
   if (Status s = (*tx)->commit(); !s) return s.error();
   if (Status s = r->load(); !s) return s.error();
+  if (Status s = r->ensure_search_indexes(); !s) return s.error();
   return r;
 }
 
@@ -128,6 +129,7 @@ Result<std::unique_ptr<Replica>> Replica::open(const std::string& path,
   if (r->info_.schema_version < schema.version()) {
     if (Status s = r->migrate(r->info_.schema_version); !s) return s.error();
   }
+  if (Status s = r->ensure_search_indexes(); !s) return s.error();
   return r;
 }
 
@@ -150,6 +152,7 @@ Status Replica::load() {
     return make_error(Errc::replica_newer_schema,
                       "unknown replica store format " + meta["store_format"]);
   info_ = {meta["replica_id"], meta["site"], meta["user"], std::stoi(meta["schema_version"])};
+  if (!user_override_.empty()) info_.user = user_override_;
   counter_ = std::stoull(meta["counter"]);
   clock_.observe(std::stoull(meta["hlc"]));
 

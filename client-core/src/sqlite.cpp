@@ -3,6 +3,9 @@
 namespace relais::store {
 namespace {
 
+// How long a statement waits for another connection's lock.
+constexpr int kBusyRetryMs = 5000;
+
 Error io_error(sqlite3* db, std::string_view what) {
   return make_error(Errc::store_io, std::string(what) + ": " + sqlite3_errmsg(db));
 }
@@ -24,7 +27,7 @@ Result<Database> Database::open(const std::string& path, bool create) {
   // string literal: a missing column would otherwise read as its own name.
   sqlite3_db_config(raw, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
   sqlite3_db_config(raw, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
-  sqlite3_busy_timeout(raw, 5000);
+  sqlite3_busy_timeout(raw, kBusyRetryMs);
   return db;
 }
 
@@ -73,7 +76,17 @@ Statement& Statement::bind_null(int index) {
 }
 
 bool Statement::step() {
-  const int rc = sqlite3_step(stmt_.get());
+  int rc = sqlite3_step(stmt_.get());
+  // Outside a transaction, SQLite may answer "busy" at once instead of
+  // waiting through the busy timeout (a reader meeting another process's
+  // WAL restart or recovery); such a statement may simply run again.
+  sqlite3* db = sqlite3_db_handle(stmt_.get());
+  for (int waited_ms = 0;
+       (rc & 0xff) == SQLITE_BUSY && sqlite3_get_autocommit(db) && waited_ms < kBusyRetryMs;
+       waited_ms += 5) {
+    sqlite3_sleep(5);
+    rc = sqlite3_step(stmt_.get());
+  }
   if (rc == SQLITE_ROW) return true;
   if (rc != SQLITE_DONE) status_ = io_error(sqlite3_db_handle(stmt_.get()), "step");
   return false;
@@ -113,17 +126,26 @@ std::string_view Statement::text_view(int col) const {
           static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), col))};
 }
 
+// Savepoints of one name nest: ROLLBACK TO and RELEASE name the innermost.
+constexpr char kSavepoint[] = "relais_nested";
+
 Result<std::unique_ptr<Transaction>> Transaction::begin(Database& db) {
-  if (Status s = db.exec("BEGIN IMMEDIATE"); !s) return s.error();
-  return std::unique_ptr<Transaction>(new Transaction(db));
+  const bool nested = sqlite3_get_autocommit(db.handle()) == 0;
+  if (Status s = db.exec(nested ? std::string("SAVEPOINT ") + kSavepoint : "BEGIN IMMEDIATE"); !s)
+    return s.error();
+  return std::unique_ptr<Transaction>(new Transaction(db, nested));
 }
 
 Transaction::~Transaction() {
-  if (!done_) (void)db_.exec("ROLLBACK");
+  if (done_) return;
+  if (nested_)
+    (void)db_.exec(std::string("ROLLBACK TO ") + kSavepoint + "; RELEASE " + kSavepoint);
+  else
+    (void)db_.exec("ROLLBACK");
 }
 
 Status Transaction::commit() {
-  Status s = db_.exec("COMMIT");
+  Status s = db_.exec(nested_ ? std::string("RELEASE ") + kSavepoint : "COMMIT");
   if (s) done_ = true;
   return s;
 }

@@ -44,12 +44,14 @@ struct Command {
 };
 
 // Commands on records (commands_records.cpp), on the op log and file
-// exchange (commands_log.cpp), with the server (commands_sync.cpp), and on
+// exchange (commands_log.cpp), with the server (commands_sync.cpp), on
 // consent (commands_consent.cpp).
 const std::vector<Command>& record_commands();
 const std::vector<Command>& log_commands();
 const std::vector<Command>& sync_commands();
 const std::vector<Command>& consent_commands();
+// `relais serve` and `relais account` (commands_serve.cpp).
+const std::vector<Command>& serve_commands();
 
 // Writes to the replica's access log that `records` were shown with
 // `action` (open, list, history...): one entry per person whose data they

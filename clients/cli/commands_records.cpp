@@ -183,12 +183,7 @@ json record_json(const store::Record& rec) {
 
 Status log_reads(store::Replica& replica, const std::vector<store::Record>& records,
                  std::string_view action) {
-  const auto persons = store::persons_shown(replica.schema(), records);
-  if (persons.empty()) return Status::Ok();
-  if (Status s = sync::check_offline_period(replica, std::time(nullptr)); !s) return s;
-  auto log = store::AccessLog::open(replica);
-  if (!log) return log.error();
-  return log->record(persons, action);
+  return sync::record_reads(replica, records, action);
 }
 
 Status log_reads_of(store::Replica& replica,

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "relais/sync/client.h"
+#include "relais/transport/sync_conversation.h"
 #include "relais/transport/ws_client.h"
 
 namespace relais::cli {
@@ -18,35 +19,6 @@ std::atomic<bool> g_stop{false};
 extern "C" void on_stop_signal(int) {
   g_stop = true;
 }
-
-// Drives a ClientSession over one connection.
-class SyncConversation final : public transport::Conversation {
- public:
-  SyncConversation(sync::ClientSession& session, bool watch) : session_(session), watch_(watch) {}
-  Result<std::vector<std::string>> opening() override {
-    auto hello = session_.start();
-    if (!hello) return hello.error();
-    return std::vector<std::string>{*hello};
-  }
-  Result<std::vector<std::string>> on_message(std::string_view text) override {
-    auto out = session_.receive(text);
-    if (out && watch_ && session_.in_sync() && !reported_) {
-      reported_ = true;
-      std::cerr << "relais: in sync; watching for changes (Ctrl-C to stop)\n";
-    }
-    return out;
-  }
-  Result<std::vector<std::string>> on_tick() override {
-    if (!watch_) return std::vector<std::string>();
-    return session_.local_changed();
-  }
-  bool finished() const override { return !watch_ && session_.in_sync(); }
-
- private:
-  sync::ClientSession& session_;
-  bool watch_;
-  bool reported_ = false;
-};
 
 class EnrollConversation final : public transport::Conversation {
  public:
@@ -128,14 +100,6 @@ void print_counts(Context& ctx, const sync::SyncCounts& c, bool in_sync) {
               << (in_sync ? "; in sync" : "") << "\n";
 }
 
-// Reconnects after 0.5 s, doubling up to 30 s, each wait drawn at random
-// between half and all of it so that replicas do not all return at once.
-std::chrono::milliseconds next_backoff(std::chrono::milliseconds previous, std::mt19937& rng) {
-  const auto ceiling = std::min<std::chrono::milliseconds>(previous * 2, std::chrono::seconds(30));
-  std::uniform_int_distribution<long> pick(ceiling.count() / 2, ceiling.count());
-  return std::chrono::milliseconds(pick(rng));
-}
-
 Status cmd_sync(Context& ctx) {
   auto r = ctx.replica();
   if (!r) return r.error();
@@ -146,7 +110,7 @@ Status cmd_sync(Context& ctx) {
   const auto options = client_options(**r, ctx.args());
   if (!watch) {
     sync::ClientSession session(**r);
-    SyncConversation conversation(session, false);
+    transport::SyncConversation conversation(session, false);
     Status s = transport::converse(*url, conversation, options);
     print_counts(ctx, session.counts(), s.ok() && session.in_sync());
     if (session.needs_compact())
@@ -155,29 +119,13 @@ Status cmd_sync(Context& ctx) {
   }
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
-  std::mt19937 rng(std::random_device{}());
-  std::chrono::milliseconds backoff(250);
-  while (!g_stop) {
-    sync::ClientSession session(**r);
-    SyncConversation conversation(session, true);
-    Status s = transport::converse(*url, conversation, options);
-    if (session.needs_compact())
-      if (Status c = (*r)->compact(); !c) std::cerr << "relais: " << c.error().message << "\n";
-    if (g_stop) break;
-    if (!s &&
-        (s.error().code == Errc::device_revoked || s.error().code == Errc::bad_credential ||
-         s.error().code == Errc::wrong_server || s.error().code == Errc::client_schema_older ||
-         s.error().code == Errc::client_schema_newer))
-      return s;
-    if (session.in_sync()) backoff = std::chrono::milliseconds(250);
-    backoff = next_backoff(backoff, rng);
-    std::cerr << "relais: " << (s ? std::string("connection closed") : s.error().message)
-              << "; retrying in " << backoff.count() << " ms\n";
-    for (auto waited = std::chrono::milliseconds(0); waited < backoff && !g_stop;
-         waited += std::chrono::milliseconds(50))
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return Status::Ok();
+  transport::WatchEvents events;
+  events.in_sync = [] { std::cerr << "relais: in sync; watching for changes (Ctrl-C to stop)\n"; };
+  events.disconnected = [](const std::optional<Error>& error, std::chrono::milliseconds retry) {
+    std::cerr << "relais: " << (error ? error->message : std::string("connection closed"))
+              << "; retrying in " << retry.count() << " ms\n";
+  };
+  return transport::watch(**r, options, events);
 }
 
 }  // namespace

@@ -57,7 +57,8 @@ int exit_code(Errc code) {
 
 std::vector<Command> all_commands() {
   std::vector<Command> all = record_commands();
-  for (const auto* more : {&log_commands(), &sync_commands(), &consent_commands()})
+  for (const auto* more :
+       {&log_commands(), &sync_commands(), &consent_commands(), &serve_commands()})
     all.insert(all.end(), more->begin(), more->end());
   return all;
 }

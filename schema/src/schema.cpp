@@ -110,6 +110,7 @@ struct Reader {
     if (j.contains("max_length")) f.max_length = j.at("max_length").get<std::size_t>();
     if (j.contains("values")) f.values = strings(j.at("values"));
     f.target = j.value("target", "");
+    f.searchable = j.value("search", false);
     if (!j.contains("personal") || !j.contains("purposes"))
       throw std::runtime_error(where + ": every field declares 'personal' and 'purposes'");
     f.personal = j.at("personal").get<bool>();
@@ -129,6 +130,9 @@ struct Reader {
       throw std::runtime_error(where + ": an enum needs a non-empty 'values' list");
     if (!enumerated && !f.values.empty())
       throw std::runtime_error(where + ": only enum fields take 'values'");
+    if (f.searchable && f.type != FieldType::string && f.type != FieldType::email &&
+        f.type != FieldType::phone)
+      throw std::runtime_error(where + ": only string, email and phone fields take 'search'");
     const bool ref = f.type == FieldType::reference || f.type == FieldType::reference_set;
     if (ref != !f.target.empty())
       throw std::runtime_error(where + ": 'target' is required for references, and only there");

@@ -54,8 +54,14 @@ bool is_email(std::string_view s) {
          s.find(' ') == std::string_view::npos;
 }
 
-// Keeps a leading '+' and the digits; separators people type are dropped.
-Result<std::string> normalize_phone(const Entity& e, const Field& f, std::string_view s) {
+// Keeps a leading '+' and the digits; separators people type are dropped,
+// and so is the "(0)" of "+33 (0)6 ...": the trunk prefix is not dialled
+// after a country code.
+Result<std::string> normalize_phone(const Entity& e, const Field& f, std::string_view typed) {
+  std::string text(typed);
+  if (text.find_first_not_of(' ') != std::string::npos && text[text.find_first_not_of(' ')] == '+')
+    for (std::size_t at; (at = text.find("(0)")) != std::string::npos;) text.erase(at, 3);
+  const std::string_view s = text;
   std::string out;
   for (std::size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];

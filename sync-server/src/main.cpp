@@ -16,6 +16,7 @@
 #include "relais/server/config.h"
 #include "relais/server/net.h"
 #include "relais/server/tls_setup.h"
+#include "relais/sync/accounts.h"
 
 namespace relais::server {
 namespace {
@@ -34,6 +35,8 @@ constexpr char kUsage[] =
     "  user add USER --role ROLE [--site SITE] | user list\n"
     "                                    roles: counsellor, site_manager (with --site),\n"
     "                                    central, dpo, admin (every site)\n"
+    "  user password USER                set the password USER logs in to `relais serve` with,\n"
+    "                                    read from standard input (at least 10 characters)\n"
     "  enroll-code USER [--hours N]      one-time code to enroll a device (default 72 hours)\n"
     "  device list | device revoke DEVICE\n"
     "  backup DEST                       consistent copy of the store, while serving\n"
@@ -264,6 +267,18 @@ int cmd_admin(const Args& a, const ServerConfig& c) {
     auto role = parse_role(a.option("role"));
     if (!role) return usage("user add needs --role counsellor|site_manager|central|dpo|admin");
     return print_status(s.create_user(w[2], *role, a.option("site")), "user " + w[2]);
+  }
+  if (what == "user password" && w.size() == 3) {
+    // From standard input, never an argument (the process list shows those).
+    if (isatty(0)) std::cerr << "password for " << w[2] << " (at least 10 characters): ";
+    std::string password;
+    if (!std::getline(std::cin, password))
+      return usage("user password reads the password from standard input");
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    auto verifier = sync::make_password_verifier(password);
+    if (!verifier) return fail(verifier.error());
+    return print_status(s.set_password(w[2], *verifier),
+                        "password of " + w[2] + " (sent to its replicas at their next sync)");
   }
   if (what == "user list" && w.size() == 2) {
     auto users = s.users();

@@ -88,9 +88,14 @@ SessionOutput ServerSession::on_hello(const sync::Hello& m) {
                         device_->central,
                         store_.knowledge(),
                         store_.feed_id(),
-                        {}};
+                        {},
+                        0,
+                        std::nullopt};
   for (const auto& e : *erasures) welcome.erasures.push_back({e.id, e.person});
   welcome.max_offline_days = store_.max_offline_days();
+  auto accounts = store_.accounts_for(*device_);
+  if (!accounts) return fail(accounts.error().code, accounts.error().message, true);
+  welcome.accounts = std::move(accounts).value();
   SessionOutput out;
   out.messages.push_back(sync::encode(welcome));
   return out;

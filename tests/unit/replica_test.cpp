@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 
 #include "fake_clock.h"
@@ -94,6 +96,69 @@ TEST_F(ReplicaFile, CountersAndClockCarryOnAfterReopen) {
   const Change edited = must(again->history(id, 1)).at(0);
   EXPECT_EQ(edited.first, created.last() + 1);
   EXPECT_GT(edited.hlc, created.hlc);
+}
+
+TEST_F(ReplicaFile, AtomicallyKeepsAllTheEditsOrNoneOfThem) {
+  auto r = make("r", "alice");
+  const std::string before = must(r->digest());
+  std::string first;
+
+  const Status failed = r->atomically([&]() -> Status {
+    auto made = r->create_record("person", person("Inès", "Martin"));
+    if (!made) return made.error();
+    first = *made;
+    // Refused: the event it names does not exist.
+    auto meeting = r->create_record(
+        "interaction",
+        {{"person", first}, {"date", "2026-12-03"}, {"channel", "event"}, {"event", new_uuid()}});
+    if (!meeting) return meeting.error();
+    return Status::Ok();
+  });
+
+  EXPECT_EQ(code_of(failed), Errc::unknown_record);
+  EXPECT_EQ(must(r->digest()), before);
+  EXPECT_EQ(code_of(r->get("person", first)), Errc::unknown_record);
+  EXPECT_TRUE(must(r->history(std::nullopt, 10)).empty());
+  // The counter was not used up: the next edit takes the first one.
+  const std::string kept = must(r->create_record("person", person("Hugo", "Petit")));
+  EXPECT_EQ(must(r->history(kept, 1)).at(0).first, 1u);
+
+  std::string a, b;
+  RELAIS_EXPECT_OK(r->atomically([&]() -> Status {
+    a = must(r->create_record("person", person("Lina", "Benali")));
+    b = must(r->create_record("person", person("Sami", "Benali")));
+    return r->atomically([&] { return r->update_record("person", a, {{"commune", "Lyon"}}); });
+  }));
+  EXPECT_EQ(must(r->get("person", a)).fields.at("commune"), "Lyon");
+  EXPECT_FALSE(must(r->get("person", b)).deleted);
+  auto reopened = reopen("r");
+  EXPECT_EQ(must(reopened->history(std::nullopt, 10)).size(), 4u);
+}
+
+TEST_F(ReplicaFile, ReadsSeeReplicasThatAnotherConnectionMergedIn) {
+  // `relais serve` reads through one connection while its background sync
+  // merges through another: the first must know the origins the second adds.
+  auto served = make("r", "alice");
+  const std::string id = must(served->create_record("person", person("Inès", "Martin")));
+  auto laptop = make("laptop", "karim");
+  testing::send(*served, *laptop);
+  must(laptop->update_record("person", id, {{"phone", "0622222222"}}));
+  must(served->update_record("person", id, {{"phone", "0633333333"}}));
+  const std::string laptop_id = laptop->info().replica_id;
+  {
+    auto sync_connection = reopen("r");
+    testing::send(*laptop, *sync_connection);
+  }
+
+  const auto conflicts = must(served->conflicts());
+  ASSERT_EQ(conflicts.size(), 1u);
+  std::set<std::string> origins;
+  for (const auto& v : conflicts[0].values) origins.insert(v.op.replica);
+  EXPECT_EQ(origins, (std::set<std::string>{served->info().replica_id, laptop_id}));
+  const auto history = must(served->history(id, 10));
+  EXPECT_TRUE(std::any_of(history.begin(), history.end(),
+                          [&](const Change& c) { return c.origin == laptop_id; }));
+  EXPECT_TRUE(must(served->change(laptop_id, 1)).has_value());
 }
 
 TEST_F(ReplicaFile, ALocalEditIsLoggedAsOneChange) {

@@ -15,6 +15,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "relais/error.h"
@@ -90,6 +91,13 @@ class Replica {
   Replica& operator=(const Replica&) = delete;
 
   const ReplicaInfo& info() const { return info_; }
+  // The author of the local edits and reads that follow (a program serving
+  // several people sets it per request). Not stored: the replica's own user
+  // comes back at the next open.
+  void set_user(std::string user) {
+    user_override_ = user;
+    info_.user = std::move(user);
+  }
   const schema::Schema& schema() const { return schema_; }
 
   // --- Local edits: validated against the schema, each one Change written
@@ -104,6 +112,10 @@ class Replica {
   // Ends the conflict on `field` of record `id` with `value` (one of the
   // competing values or another): a settle change replacing all of them.
   Status settle(const std::string& id, const std::string& field, const nlohmann::json& value);
+  // Runs `edits` (calls of this replica's edits, or of the layers above that
+  // make them) in one transaction: all their changes are kept, or, if it
+  // returns an error, none.
+  Status atomically(const std::function<Status()>& edits);
 
   // --- Reads.
 
@@ -118,8 +130,22 @@ class Replica {
   // SHA-256 (hex) of the visible state: live records and open conflicts.
   // Two replicas holding the same operations have the same digest.
   Result<std::string> digest();
+  // Live records of `entity` whose reference `field` points at `id` (the
+  // interactions of a person, say), in id order, at most `limit`.
+  // Errc::unknown_field if `field` is not a reference of `entity`.
+  Result<std::vector<Record>> referring(const std::string& entity, const std::string& field,
+                                        const std::string& id, std::size_t limit);
+  // How many changes made on this replica have a counter above `counter`.
+  Result<std::int64_t> local_changes_after(std::uint64_t counter);
   // Counts of live records per entity.
   Result<std::map<std::string, std::int64_t>> counts();
+  // Live records of `entity` whose searchable fields (schema: `search`)
+  // match every word of `typed` as a word prefix, accents and case ignored;
+  // a word of digits matches a phone whatever its spacing. Best matches
+  // first, at most `limit`. invalid_argument if the entity has no
+  // searchable field.
+  Result<std::vector<Record>> search(const std::string& entity, std::string_view typed,
+                                     std::size_t limit);
 
   // --- Exchange with other replicas (see relais/exchange).
 
@@ -183,6 +209,12 @@ class Replica {
   Status load();
   Status migrate(int from_version);
   Status create_tables(const schema::Entity& entity);
+  // The full-text indexes of search(), created or rebuilt to match the
+  // model, and the indexes of referring().
+  Status ensure_search_indexes();
+  // Merges each index into one segment, dropping the entries of deleted
+  // records: run before compact() rewrites the file after an erasure.
+  Status optimize_search_indexes();
   Result<StatementLease> statement(const std::string& sql);
   const EntitySql& entity_sql(const schema::Entity& entity);
 
@@ -217,6 +249,7 @@ class Replica {
   schema::Schema schema_;
   HybridClock clock_;
   ReplicaInfo info_;
+  std::string user_override_;  // set_user(); survives a reload of the metadata
   std::uint64_t counter_ = 0;  // last counter used by a local op
   std::map<std::string, std::uint32_t> origin_ids_;
   std::vector<std::string> origins_;       // index -> replica id

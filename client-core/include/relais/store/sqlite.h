@@ -90,7 +90,9 @@ class StatementLease {
 };
 
 // Begins an IMMEDIATE transaction; rolls back in the destructor unless
-// commit() succeeded.
+// commit() succeeded. Begun inside another transaction, it is a savepoint of
+// it: commit() keeps its writes for the outer one to commit, and a rollback
+// undoes its own writes only.
 class Transaction {
  public:
   static Result<std::unique_ptr<Transaction>> begin(Database& db);
@@ -100,8 +102,9 @@ class Transaction {
   Transaction& operator=(const Transaction&) = delete;
 
  private:
-  explicit Transaction(Database& db) : db_(db) {}
+  Transaction(Database& db, bool nested) : db_(db), nested_(nested) {}
   Database& db_;
+  bool nested_;
   bool done_ = false;
 };
 

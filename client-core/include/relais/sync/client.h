@@ -30,11 +30,23 @@ inline constexpr std::string_view kFeedKey = "sync.feed";
 // many days it may go without (from the server's welcome).
 inline constexpr std::string_view kLastSyncKey = "sync.last_sync";
 inline constexpr std::string_view kMaxOfflineDaysKey = "sync.max_offline_days";
+// The counter up to which the server holds this replica's own changes: what
+// is beyond it waits to be sent.
+inline constexpr std::string_view kAckedKey = "sync.acked_through";
+// The changes made here that the server has not acknowledged yet.
+Result<std::int64_t> changes_waiting(store::Replica& replica);
 
 // offline_too_long if this replica syncs with a server and has not been up
 // to date with it for longer than the server allows: personal data must
 // then stay hidden until it syncs (a lost laptop stops showing it).
 Status check_offline_period(store::Replica& replica, std::time_t now);
+
+// Writes to the replica's access log, as its current user, that `records`
+// were shown with `action` (open, list, search...): one entry per person
+// whose data they reveal. Called before the records are shown; refused with
+// offline_too_long when the replica must hide personal data.
+Status record_reads(store::Replica& replica, const std::vector<store::Record>& records,
+                    std::string_view action);
 
 struct SyncCounts {
   std::size_t pushed = 0;      // changes the server acknowledged

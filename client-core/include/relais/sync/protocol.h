@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -59,6 +60,16 @@ struct ErasureNotice {
   std::string person;  // the erased person's record id
 };
 
+// An account people may log in with on the device's `relais serve`: the
+// server's users of the device's site (every site's central-team, DPO and
+// administrator users for a central device) who have a password.
+struct AccountNotice {
+  std::string user;
+  std::string role;
+  std::string site;
+  std::string verifier;  // "pbkdf2-sha256$..." (relais/sync/accounts.h)
+};
+
 // Server -> client: the session is open.
 struct Welcome {
   int protocol = kProtocolVersion;
@@ -73,6 +84,9 @@ struct Welcome {
   // Days a replica may stay without syncing before it hides personal data
   // (0: no limit).
   int max_offline_days = 0;
+  // The accounts to keep on the device, replacing those it has; nullopt from
+  // a server that does not send them (the device keeps what it has).
+  std::optional<std::vector<AccountNotice>> accounts;
 };
 
 // Client -> server: entries of the replica's access log, in order.

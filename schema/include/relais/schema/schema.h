@@ -47,6 +47,9 @@ struct Field {
   std::optional<std::size_t> max_length;  // in Unicode code points
   std::vector<std::string> values;        // enumeration and enum_set only
   std::string target;                     // reference and reference_set only
+  // Indexed for full-text search on every replica (string, email and phone
+  // fields; a phone is found by any run of its digits' start).
+  bool searchable = false;
   // RGPD annotations; every field declares them.
   bool personal = false;
   bool sensitive = false;

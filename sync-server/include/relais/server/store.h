@@ -18,6 +18,7 @@
 #include "relais/schema/schema.h"
 #include "relais/store/access_log.h"
 #include "relais/store/change.h"
+#include "relais/sync/protocol.h"
 
 namespace relais::server {
 
@@ -149,6 +150,12 @@ class ServerStore {
   // `site` is required for counsellors and site managers, ignored otherwise.
   virtual Status create_user(const std::string& id, Role role, const std::string& site) = 0;
   virtual Result<std::vector<User>> users() = 0;
+  // Sets the password verifier of `user` (relais/sync/accounts.h), sent to
+  // the replicas where they may log in to `relais serve`.
+  virtual Status set_password(const std::string& user, const std::string& verifier) = 0;
+  // The accounts a device keeps for offline login: users of its site with a
+  // password, or for a central device, central, DPO and administrator users.
+  virtual Result<std::vector<sync::AccountNotice>> accounts_for(const Device& device) = 0;
   virtual Result<EnrollmentCode> issue_code(const std::string& user,
                                             std::chrono::seconds validity) = 0;
   virtual Result<std::vector<Device>> devices() = 0;
