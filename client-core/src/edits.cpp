@@ -9,22 +9,6 @@ namespace {
 
 using nlohmann::json;
 
-// Normalises every value of `fields` (an object) for `entity`; names the
-// first unknown field or bad value.
-Result<json> normalize_fields(const schema::Entity& entity, const json& fields) {
-  if (!fields.is_object())
-    return make_error(Errc::wrong_type, entity.name + ": fields must be a JSON object");
-  json out = json::object();
-  for (const auto& [name, value] : fields.items()) {
-    auto field = schema::Schema::find_field(entity, name);
-    if (!field) return field.error();
-    auto v = schema::normalize_value(entity, **field, value);
-    if (!v) return v.error();
-    out[name] = std::move(v).value();
-  }
-  return out;
-}
-
 // Records of an append-only entity are proof (a consent, a withdrawal): the
 // replica writes them once and refuses to change them, so what was recorded
 // stays as it was recorded. A correction is a new record.
@@ -130,7 +114,7 @@ Result<std::string> Replica::create_record(const std::string& entity_name, json 
   const schema::Entity& e = **entity;
   if (fields.is_object() && e.field("site") && !fields.contains("site"))
     fields["site"] = info_.site;
-  auto values = normalize_fields(e, fields);
+  auto values = schema::normalize_fields(e, fields);
   if (!values) return values.error();
   for (auto it = values->begin(); it != values->end();)
     it = it->is_null() ? values->erase(it) : std::next(it);
@@ -150,7 +134,7 @@ Status Replica::update_record(const std::string& entity_name, const std::string&
   auto current = get(entity_name, id);
   if (!current) return current.error();
   if (current->deleted) return make_error(Errc::record_deleted, e.name + " " + id + " was deleted");
-  auto values = normalize_fields(e, fields);
+  auto values = schema::normalize_fields(e, fields);
   if (!values) return values.error();
   if (values->empty())
     return make_error(Errc::invalid_argument, "nothing to change: give at least one field=value");

@@ -285,6 +285,20 @@ Result<json> parse_value_text(const Entity& e, const Field& f, std::string_view 
   }
 }
 
+Result<json> normalize_fields(const Entity& entity, const json& fields) {
+  if (!fields.is_object())
+    return make_error(Errc::wrong_type, entity.name + ": fields must be a JSON object");
+  json out = json::object();
+  for (const auto& [name, value] : fields.items()) {
+    auto field = Schema::find_field(entity, name);
+    if (!field) return field.error();
+    auto v = normalize_value(entity, **field, value);
+    if (!v) return v.error();
+    out[name] = std::move(v).value();
+  }
+  return out;
+}
+
 Status check_required(const Entity& e, const json& fields) {
   for (const auto& f : e.fields) {
     if (!f.required) continue;

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench_support.h"
 #include "relais/exchange/bundle.h"
 #include "relais/exchange/outbox.h"
 #include "relais/schema/schema.h"
@@ -33,6 +34,9 @@
 #include "relais/store/replica.h"
 
 namespace {
+
+using relais::bench::check;
+using relais::bench::die;
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -47,23 +51,6 @@ constexpr double kGoalRatio = 0.5;  // replica apply speed / plain SQLite speed
 constexpr double kGoalP99Ms = 1.0;  // local edit, 99th percentile
 
 fs::path g_dir;  // the temporary directory, removed on every exit
-
-[[noreturn]] void die(const std::string& what) {
-  std::cerr << "relais_bench_replica: " << what << "\n";
-  std::error_code ec;
-  if (!g_dir.empty()) fs::remove_all(g_dir, ec);
-  std::exit(1);
-}
-
-template <class T>
-T check(relais::Result<T> r, const std::string& what) {
-  if (!r) die(what + ": " + r.error().message);
-  return std::move(r).value();
-}
-
-void check(const relais::Status& s, const std::string& what) {
-  if (!s) die(what + ": " + s.error().message);
-}
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -113,20 +100,12 @@ Options parse_options(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
-    auto number = [&]() -> std::size_t {
-      if (i + 1 >= argc) die(std::string(arg) + " needs a number");
-      const std::string text = argv[++i];
-      char* end = nullptr;
-      const unsigned long long n = std::strtoull(text.c_str(), &end, 10);
-      if (text.empty() || *end != '\0' || n == 0) die(std::string(arg) + ": bad number " + text);
-      return static_cast<std::size_t>(n);
-    };
     if (arg == "--persons") {
-      o.persons = number();
+      o.persons = relais::bench::count_option(argc, argv, i);
     } else if (arg == "--edits") {
-      o.edits = number();
+      o.edits = relais::bench::count_option(argc, argv, i);
     } else if (arg == "--edit-persons") {
-      o.edit_persons = number();
+      o.edit_persons = relais::bench::count_option(argc, argv, i);
     } else if (arg == "--apply-only") {
       o.apply_only = true;
     } else if (arg == "--keep") {
@@ -499,6 +478,11 @@ int finish(const Options& opt) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  relais::bench::g_name = "relais_bench_replica";
+  relais::bench::g_cleanup = [] {
+    std::error_code ec;
+    if (!g_dir.empty()) fs::remove_all(g_dir, ec);
+  };
   const Options opt = parse_options(argc, argv);
   const auto& schema = relais::schema::Schema::builtin();
 

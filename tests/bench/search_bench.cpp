@@ -33,6 +33,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench_support.h"
 #include "http_client.h"
 #include "relais/exchange/outbox.h"
 #include "relais/schema/schema.h"
@@ -48,6 +49,9 @@
 
 namespace {
 
+using relais::bench::check;
+using relais::bench::die;
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 using relais::store::Change;
@@ -62,23 +66,6 @@ constexpr std::size_t kLimit = 20;    // results asked per search, as the web ap
 constexpr std::size_t kWarmUp = 100;  // untimed searches before each phase
 
 fs::path g_dir;  // the temporary directory, removed on every exit
-
-[[noreturn]] void die(const std::string& what) {
-  std::cerr << "relais_bench_search: " << what << "\n";
-  std::error_code ec;
-  if (!g_dir.empty()) fs::remove_all(g_dir, ec);
-  std::exit(1);
-}
-
-template <class T>
-T check(relais::Result<T> r, const std::string& what) {
-  if (!r) die(what + ": " + r.error().message);
-  return std::move(r).value();
-}
-
-void check(const relais::Status& s, const std::string& what) {
-  if (!s) die(what + ": " + s.error().message);
-}
 
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -109,18 +96,10 @@ Options parse_options(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
-    auto number = [&]() -> std::size_t {
-      if (i + 1 >= argc) die(std::string(arg) + " needs a number");
-      const std::string text = argv[++i];
-      char* end = nullptr;
-      const unsigned long long n = std::strtoull(text.c_str(), &end, 10);
-      if (text.empty() || *end != '\0' || n == 0) die(std::string(arg) + ": bad number " + text);
-      return static_cast<std::size_t>(n);
-    };
     if (arg == "--persons") {
-      o.persons = number();
+      o.persons = relais::bench::count_option(argc, argv, i);
     } else if (arg == "--searches") {
-      o.searches = number();
+      o.searches = relais::bench::count_option(argc, argv, i);
     } else if (arg == "--no-http") {
       o.no_http = true;
     } else if (arg == "--keep") {
@@ -886,6 +865,11 @@ void probes(const std::string& path, const std::vector<Person>& people,
 }  // namespace
 
 int main(int argc, char** argv) {
+  relais::bench::g_name = "relais_bench_search";
+  relais::bench::g_cleanup = [] {
+    std::error_code ec;
+    if (!g_dir.empty()) fs::remove_all(g_dir, ec);
+  };
   const Options opt = parse_options(argc, argv);
   const auto& schema = relais::schema::Schema::builtin();
 

@@ -49,6 +49,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench_support.h"
 #include "relais/schema/schema.h"
 #include "relais/server/store.h"
 #include "relais/store/ids.h"
@@ -59,6 +60,9 @@
 #include "server_process.h"
 
 namespace {
+
+using relais::bench::check;
+using relais::bench::die;
 
 namespace fs = std::filesystem;
 namespace sync = relais::sync;
@@ -75,24 +79,6 @@ constexpr std::size_t kOpsPerPerson = 10;  // fields set by each person creation
 fs::path g_dir;                                      // removed on every exit but --keep
 bool g_keep = false;                                 // --keep
 relais::testing::ServerProcess* g_server = nullptr;  // killed on a failure
-
-[[noreturn]] void die(const std::string& what) {
-  std::cerr << "relais_bench_sync: " << what << "\n";
-  if (g_server) g_server->kill(SIGKILL);
-  std::error_code ec;
-  if (!g_dir.empty() && !g_keep) fs::remove_all(g_dir, ec);
-  std::exit(1);
-}
-
-template <class T>
-T check(relais::Result<T> r, const std::string& what) {
-  if (!r) die(what + ": " + r.error().message);
-  return std::move(r).value();
-}
-
-void check(const relais::Status& s, const std::string& what) {
-  if (!s) die(what + ": " + s.error().message);
-}
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -437,25 +423,18 @@ Options parse_options(int argc, char** argv) {
       if (i + 1 >= argc) die(std::string(arg) + " needs a value");
       return argv[++i];
     };
-    auto number = [&]() -> std::size_t {
-      const std::string text = value();
-      char* end = nullptr;
-      const unsigned long long n = std::strtoull(text.c_str(), &end, 10);
-      if (text.empty() || *end != '\0' || n == 0) die(std::string(arg) + ": bad number " + text);
-      return static_cast<std::size_t>(n);
-    };
     if (arg == "--persons") {
-      o.persons = number();
+      o.persons = relais::bench::count_option(argc, argv, i);
     } else if (arg == "--replicas") {
-      o.replicas = number();
+      o.replicas = relais::bench::count_option(argc, argv, i);
     } else if (arg == "--replica-ops") {
-      o.replica_ops = number();
+      o.replica_ops = relais::bench::count_option(argc, argv, i);
     } else if (arg == "--per-site") {
-      o.per_site = number();
+      o.per_site = relais::bench::count_option(argc, argv, i);
     } else if (arg == "--idle") {
-      o.idle = number();
+      o.idle = relais::bench::count_option(argc, argv, i);
     } else if (arg == "--writes") {
-      o.writes = number();
+      o.writes = relais::bench::count_option(argc, argv, i);
     } else if (arg == "--only") {
       std::istringstream names(value());
       for (std::string name; std::getline(names, name, ',');) {
@@ -1120,6 +1099,12 @@ void bench_live(Bench& b, const LiveSetup& setup, const std::string& prefix, boo
 }  // namespace
 
 int main(int argc, char** argv) {
+  relais::bench::g_name = "relais_bench_sync";
+  relais::bench::g_cleanup = [] {
+    if (g_server) g_server->kill(SIGKILL);
+    std::error_code ec;
+    if (!g_dir.empty() && !g_keep) fs::remove_all(g_dir, ec);
+  };
   const Options options = parse_options(argc, argv);
   signal(SIGPIPE, SIG_IGN);  // a connection cut while writing is an error, not an exit
 

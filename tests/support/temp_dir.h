@@ -5,6 +5,8 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -36,5 +38,17 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// Whether `needle` occurs in the bytes of the SQLite file at `db_path`, its
+// WAL or its journal: what someone who copies the files could read.
+inline bool file_holds(const std::string& db_path, std::string_view needle) {
+  for (const std::string& p : {db_path, db_path + "-wal", db_path + "-journal"}) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) continue;
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (bytes.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
 
 }  // namespace relais::testing

@@ -21,6 +21,7 @@ namespace relais::sync {
 namespace {
 
 using testing::code_of;
+using testing::file_holds;
 using testing::must;
 
 constexpr char kPassword[] = "Correct-Horse-42";
@@ -45,17 +46,6 @@ std::vector<std::string> parts_of(std::string_view verifier) {
 
 bool is_lower_hex(std::string_view s) {
   return s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
-}
-
-// Whether `needle` occurs in the bytes of the replica file or its WAL.
-bool file_holds(const std::string& db_path, std::string_view needle) {
-  for (const std::string& p : {db_path, db_path + "-wal", db_path + "-journal"}) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) continue;
-    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (bytes.find(needle) != std::string::npos) return true;
-  }
-  return false;
 }
 
 // --- Password verifiers.

@@ -23,21 +23,11 @@ namespace {
 
 using nlohmann::json;
 using testing::code_of;
+using testing::file_holds;
 using testing::must;
 using testing::person;
 
 using Ids = std::vector<std::string>;
-
-// Whether `needle` occurs in the bytes of the replica file or its WAL.
-bool file_holds(const std::string& db_path, const std::string& needle) {
-  for (const std::string& p : {db_path, db_path + "-wal", db_path + "-journal"}) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) continue;
-    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (bytes.find(needle) != std::string::npos) return true;
-  }
-  return false;
-}
 
 class Search : public testing::ReplicaTest {
  protected:

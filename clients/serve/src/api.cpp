@@ -338,14 +338,9 @@ Result<json> Api::Impl::checked_fields(const schema::Entity& entity, const json&
                                        bool creating) {
   if (!fields.is_object())
     return make_error(Errc::invalid_argument, "'fields' must be an object of field names");
-  json out = json::object();
-  for (const auto& [name, value] : fields.items()) {
-    auto field = schema::Schema::find_field(entity, name);
-    if (!field) return field.error();
-    auto v = schema::normalize_value(entity, **field, value);
-    if (!v) return v.error();
-    out[name] = std::move(v).value();
-  }
+  auto normalized = schema::normalize_fields(entity, fields);
+  if (!normalized) return normalized.error();
+  json out = std::move(normalized).value();
   if (creating) {
     json with_site = out;
     if (auto site = schema::Schema::find_field(entity, "site"); site && !with_site.contains("site"))

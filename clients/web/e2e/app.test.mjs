@@ -228,13 +228,20 @@ test('capture, find, follow up and sync a young person', { skip, timeout: 180_00
   });
 
   await t.test('offline: the app still opens, says the replica is out of reach, and keeps a capture', async () => {
-    // The service worker must control the page for the shell to open offline.
+    // The service worker must control the page, with the shell in its cache,
+    // for the app to open offline.
     await page.evaluate(() => navigator.serviceWorker?.ready);
+    await page.waitForFunction(async () => navigator.serviceWorker.controller !== null
+      && (await caches.keys()).length > 0 && (await caches.match('/')) !== undefined);
     await context.setOffline(true);
     try {
       await page.reload();
       await goto(page, '/capture');
-      await page.locator('#capture-form').waitFor();
+      await page.locator('#capture-form').waitFor().catch(async (error) => {
+        const shown = await page.evaluate(() => document.body?.innerText ?? '(no body)')
+          .catch(() => '(page not readable)');
+        throw new Error(`${error.message}\nthe page showed: ${shown.slice(0, 600)}`);
+      });
       await page.locator('#unreachable-banner').waitFor();
       await page.fill('#capture-first_name', 'Hors');
       await page.fill('#capture-last_name', `Ligne${token}`);

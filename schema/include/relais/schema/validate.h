@@ -18,6 +18,10 @@ namespace relais::schema {
 Result<nlohmann::json> normalize_value(const Entity& entity, const Field& field,
                                        const nlohmann::json& value);
 
+// normalize_value for every value of `fields`, an object of field name to
+// value; names the first unknown field or bad value.
+Result<nlohmann::json> normalize_fields(const Entity& entity, const nlohmann::json& fields);
+
 // Turns text typed by a person (the right side of `field=value`) into the
 // field's value and normalises it. An empty text is null; sets are
 // comma-separated; booleans accept true/false, yes/no, oui/non, 1/0.
