@@ -251,7 +251,8 @@ constexpr std::string_view kSecurity = R"(## Security measures taken by the soft
   when, which person, which device, never a value. Entries are chained by
   SHA-256, sent to the server at each sync, and the server verifies each
   device's chain and records any gap, reordering or edit. The DPO queries it
-  by person (`relais-server audit person`), not by member of staff.
+  by person (`relais-server audit person`), and, to look into a suspected
+  misuse, by member of staff over a period (`audit user`).
 - **Erasure everywhere.** An erasure decided by the DPO removes the person,
   their records and the values in their history, then rewrites the SQLite
   file so that no freed page keeps the bytes. The server sends it to every
@@ -343,8 +344,9 @@ std::string processing_register(const Schema& s) {
          "are erased with the person. No access control beyond the site scope is built for "
          "them yet. |\n"
       << "| Use of the access log to watch staff | The log holds who read which person and "
-         "when, never a value, and the server's audit command lists it by person, not by "
-         "member of staff. |\n";
+         "when, never a value. Listing it by member of staff (`audit user`) is for the DPO "
+         "looking into a suspected misuse, on the server only; staff must be told the log "
+         "exists and what it is for. |\n";
   return out.str();
 }
 

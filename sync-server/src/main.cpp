@@ -13,6 +13,7 @@
 #include <map>
 #include <set>
 
+#include "relais/server/audit.h"
 #include "relais/server/config.h"
 #include "relais/server/net.h"
 #include "relais/server/tls_setup.h"
@@ -56,13 +57,22 @@ constexpr char kUsage[] =
     "                                    persons past their retention period and access-log\n"
     "                                    entries older than N days (365); a dry run unless apply\n"
     "  audit person PERSON               who read that person's data, where and when\n"
-    "  audit breaks                      breaks found in the replicas' access-log chains\n\n"
+    "  audit user USER [--from D] [--to D]\n"
+    "                                    whose data that user read, in a period\n"
+    "  audit chains                      every access-log chain held, verified again\n"
+    "  audit breaks                      breaks found in the chains as they were uploaded\n"
+    "  audit consent PURPOSE             persons without a valid consent to the purpose\n"
+    "  audit erasures                    erasures some devices have not applied yet\n"
+    "  audit overdue                     requests past their legal deadline\n"
+    "                                    (audit: a table, or CSV with --csv)\n\n"
     "exit codes: 0 ok, 1 failure, 2 usage, 3 not allowed, 4 not found\n";
 
 struct Args {
   std::string config = "relais-server.json";
   std::vector<std::string> words;
   std::multimap<std::string, std::string> options;
+  std::set<std::string> flags;
+  bool flag(const std::string& name) const { return flags.count(name) > 0; }
   std::string option(const std::string& name, const std::string& fallback = "") const {
     auto it = options.find(name);
     return it == options.end() ? fallback : it->second;
@@ -75,6 +85,8 @@ int fail(const Error& e) {
     case Errc::invalid_argument:
     case Errc::unknown_site:
     case Errc::unknown_user:
+    case Errc::unknown_purpose:
+    case Errc::not_consent_purpose:
       return 2;
     case Errc::unknown_record:
       return 4;
@@ -201,14 +213,6 @@ Status write_private_file(const std::string& path, const std::string& text) {
   ::close(fd);
   if (!ok) return make_error(Errc::store_io, "cannot write '" + path + "'");
   return Status::Ok();
-}
-
-// One CSV field (RFC 4180): quoted when it holds a comma, quote or line end.
-std::string csv_field(const std::string& v) {
-  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
-  std::string out = "\"";
-  for (char ch : v) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-  return out + "\"";
 }
 
 std::string csv_value(const nlohmann::json& v) {
@@ -427,22 +431,9 @@ int cmd_admin(const Args& a, const ServerConfig& c) {
     }
     return 0;
   }
-  if (what == "audit person" && w.size() == 3) {
-    auto entries = s.accesses_of(w[2]);
-    if (!entries) return fail(entries.error());
-    std::cout << "at,user,action,device,seq\n";
-    for (const auto& e : *entries)
-      std::cout << e.at << "," << e.user << "," << e.action << "," << e.device << "," << e.seq
-                << "\n";
-    return 0;
-  }
-  if (what == "audit breaks" && w.size() == 2) {
-    auto breaks = s.access_breaks();
-    if (!breaks) return fail(breaks.error());
-    if (breaks->empty()) std::cout << "every access-log chain received is intact\n";
-    for (const auto& b : *breaks)
-      std::cout << b.at << "  device " << b.device << "  entry " << b.seq << "  " << b.kind << ": "
-                << b.message << "\n";
+  if (w[0] == "audit") {
+    AuditRequest request{w, a.option("from"), a.option("to"), a.flag("csv")};
+    if (Status st = run_audit(s, request, std::cout); !st) return fail(st.error());
     return 0;
   }
   return usage("unknown command or wrong arguments: " + what);
@@ -451,8 +442,9 @@ int cmd_admin(const Args& a, const ServerConfig& c) {
 int run(int argc, char** argv) {
   Args a;
   static const std::set<std::string> kValued = {
-      "config",  "port", "address", "log-level", "role",     "site", "hours",      "host",
-      "request", "by",   "person",  "kind",      "received", "out",  "access-days"};
+      "config", "port",   "address", "log-level", "role", "site",        "hours", "host", "request",
+      "by",     "person", "kind",    "received",  "out",  "access-days", "from",  "to"};
+  static const std::set<std::string> kFlags = {"csv"};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -461,6 +453,10 @@ int run(int argc, char** argv) {
     }
     if (arg.starts_with("--")) {
       const std::string name = arg.substr(2);
+      if (kFlags.count(name)) {
+        a.flags.insert(name);
+        continue;
+      }
       if (!kValued.count(name)) return usage("unknown option " + arg);
       if (i + 1 >= argc) return usage(arg + " needs a value");
       if (name == "config")

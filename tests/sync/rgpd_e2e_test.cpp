@@ -11,7 +11,9 @@
 #include <set>
 
 #include "fake_clock.h"
+#include "relais/store/access_log.h"
 #include "relais/store/consent.h"
+#include "relais/store/sqlite.h"
 #include "sync_fixture.h"
 
 namespace relais::testing {
@@ -213,8 +215,9 @@ TEST_F(RgpdEndToEnd, ReadsMadeOfflineReachTheServerWithTheirChain) {
   must(sync(*a));
   EXPECT_EQ(must(server_->admin()->accesses_of(hugo)).size(), 2u);
   EXPECT_TRUE(must(server_->admin()->access_breaks()).empty());
-  const ProgramOutput audit = server_command({"audit", "person", hugo});
+  const ProgramOutput audit = server_command({"audit", "person", hugo, "--csv"});
   EXPECT_EQ(audit.exit_code, 0);
+  EXPECT_EQ(audit.out.rfind("at,user,action,device,entry\r\n", 0), 0u) << audit.out;
   EXPECT_NE(audit.out.find(",samia,open,"), std::string::npos) << audit.out;
 }
 
@@ -237,7 +240,84 @@ TEST_F(RgpdEndToEnd, TamperedAccessLogIsReportedAndKept) {
   EXPECT_EQ(must(server_->admin()->accesses_of(hugo)).size(), 2u);  // kept, as received
   must(sync(*a));  // reported once; the next sync goes through
   EXPECT_EQ(must(server_->admin()->access_breaks()).size(), 1u);
-  EXPECT_NE(server_command({"audit", "breaks"}).out.find("entry 3  edited"), std::string::npos);
+  const std::string report = server_command({"audit", "breaks", "--csv"}).out;
+  EXPECT_NE(report.find("," + device_of(*a) + "," + a->info().replica_id + ",3,edited,"),
+            std::string::npos)
+      << report;
+}
+
+TEST_F(RgpdEndToEnd, AuditShowsWhatAUserReadAndVerifiesEveryChainAgain) {
+  auto a = enrolled("samia", "lyon");
+  auto b = enrolled("karim", "lyon");
+  const std::string ines = person(*a, "Ines");
+  const std::string hugo = person(*a, "Hugo");
+  must(must(store::AccessLog::open(*a)).record({ines}, "open"));
+  must(must(store::AccessLog::open(*b)).record({hugo}, "list"));
+  must(sync(*a));
+  must(sync(*b));
+
+  const std::string samia = server_command({"audit", "user", "samia", "--csv"}).out;
+  EXPECT_NE(samia.find("," + ines + ",open,"), std::string::npos) << samia;
+  EXPECT_EQ(samia.find(hugo), std::string::npos) << samia;
+  const std::string table = server_command({"audit", "user", "karim"}).out;
+  EXPECT_EQ(table.rfind("at ", 0), 0u) << table;
+  EXPECT_NE(table.find(hugo), std::string::npos) << table;
+  EXPECT_NE(table.find("\n1 row\n"), std::string::npos) << table;
+  EXPECT_NE(server_command({"audit", "user", "samia", "--from", "2099-01-01"}).out.find("0 rows"),
+            std::string::npos);
+  const ProgramOutput bad = server_command({"audit", "user", "samia", "--from", "hier"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_TRUE(bad.out.empty());
+
+  std::string chains = server_command({"audit", "chains", "--csv"}).out;
+  EXPECT_NE(chains.find(a->info().replica_id + ",1,1,1,intact,0"), std::string::npos) << chains;
+  EXPECT_NE(chains.find(b->info().replica_id + ",1,1,1,intact,0"), std::string::npos) << chains;
+  // Someone with access to the server's file edits what it holds.
+  {
+    auto db = must(store::Database::open(server_->store_path(), false));
+    must(db.exec("UPDATE srv_access SET person = '" + hugo + "' WHERE person = '" + ines + "'"));
+  }
+  chains = server_command({"audit", "chains", "--csv"}).out;
+  EXPECT_NE(chains.find(a->info().replica_id + ",1,1,1,edited at entry 1"), std::string::npos)
+      << chains;
+  EXPECT_NE(chains.find(b->info().replica_id + ",1,1,1,intact,0"), std::string::npos) << chains;
+}
+
+TEST_F(RgpdEndToEnd, AuditListsConsentGapsPendingErasuresAndOverdueRequests) {
+  auto a = enrolled("samia", "lyon");
+  const std::string ines = person(*a, "Ines");
+  const std::string hugo = person(*a, "Hugo");
+  const std::string lina = person(*a, "Lina");
+  const std::string noah = must(a->create_record(
+      "person", {{"first_name", "Noah"}, {"last_name", "Test"}, {"birth_date", "2016-03-01"}}));
+  for (const auto& p : {ines, lina, noah})
+    must(store::give_consent(*a, {p, "referral", "oral_at_event", std::nullopt, "fr", "", ""}));
+  must(store::withdraw_consent(*a, {lina, "referral", "oral_at_event"}));
+  must(sync(*a));
+
+  const std::string gaps = server_command({"audit", "consent", "referral", "--csv"}).out;
+  EXPECT_NE(gaps.find(hugo + ",lyon,none,"), std::string::npos) << gaps;
+  EXPECT_NE(gaps.find(lina + ",lyon,withdrawn,"), std::string::npos) << gaps;
+  EXPECT_NE(gaps.find(noah + ",lyon,incomplete,"), std::string::npos) << gaps;
+  EXPECT_EQ(gaps.find(ines), std::string::npos) << gaps;
+  EXPECT_EQ(server_command({"audit", "consent", "follow_up"}).exit_code, 2);  // not consent
+  EXPECT_EQ(server_command({"audit", "consent", "newsletter"}).exit_code, 2);
+
+  ASSERT_EQ(server_command({"rgpd", "erase", hugo, "--request", "R-7", "--by", "dpo"}).exit_code,
+            0);
+  const std::string pending = server_command({"audit", "erasures", "--csv"}).out;
+  EXPECT_NE(pending.find(",R-7," + device_of(*a)), std::string::npos) << pending;
+  must(sync(*a));
+  EXPECT_NE(server_command({"audit", "erasures"}).out.find("0 rows"), std::string::npos);
+
+  ASSERT_EQ(server_command({"rgpd", "request", "add", "R-8", "--person", ines, "--kind", "access",
+                            "--received", "2024-01-31", "--by", "dpo"})
+                .exit_code,
+            0);
+  const std::string late = server_command({"audit", "overdue", "--csv"}).out;
+  EXPECT_NE(late.find("R-8," + ines + ",access,2024-01-31,2024-02-29"), std::string::npos) << late;
+  EXPECT_EQ(late.find("R-7"), std::string::npos) << late;
+  EXPECT_EQ(server_command({"audit", "nothing"}).exit_code, 2);
 }
 
 TEST_F(RgpdEndToEnd, ExportHoldsEverythingAboutThePersonAndNothingAboutAnyoneElse) {

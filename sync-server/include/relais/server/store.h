@@ -88,6 +88,25 @@ struct AccessBreak {
   std::string at;  // when it was found, UTC
 };
 
+// One replica's access-log chain as the store holds it, verified again
+// entry by entry: every hash recomputed, every link and number checked.
+struct ChainReport {
+  std::string replica;
+  std::uint64_t entries = 0;  // held (older ones go with the retention job)
+  std::uint64_t first = 0;    // sequence numbers of the first and last held
+  std::uint64_t last = 0;
+  std::optional<store::ChainBreak> problem;  // the first found now, if any
+  std::size_t breaks_recorded = 0;           // found at upload (AccessBreak)
+};
+
+// A person whose latest consent to a purpose does not allow processing.
+struct ConsentGap {
+  std::string person;
+  std::string site;
+  std::string state;  // none, withdrawn, incomplete (a guardian missing)
+  std::string since;  // when the latest consent record was captured; "" for none
+};
+
 // A request of a person exercising a right (RGPD art. 15 to 21), tracked
 // with its legal deadline: one month after it was received.
 struct RightsRequest {
@@ -197,6 +216,18 @@ class ServerStore {
   virtual Result<std::vector<AccessBreak>> access_breaks() = 0;
   // Every entry about `person`, from every replica, by time.
   virtual Result<std::vector<store::AccessEntry>> accesses_of(const std::string& person) = 0;
+  // Every entry of reads by `user` at `from` or later and before `to` (UTC,
+  // ISO 8601 or a date; "" for no bound), from every replica, by time.
+  virtual Result<std::vector<store::AccessEntry>> accesses_by(const std::string& user,
+                                                              const std::string& from,
+                                                              const std::string& to) = 0;
+  // Every chain held, by replica id.
+  virtual Result<std::vector<ChainReport>> verify_access_chains() = 0;
+
+  // --- Consent. The live persons whose latest consent to `purpose` does
+  // not allow processing for it, by site then id. Errc::unknown_purpose, or
+  // Errc::not_consent_purpose for a purpose with another legal basis.
+  virtual Result<std::vector<ConsentGap>> consent_gaps(const std::string& purpose) = 0;
 
   // --- Requests of persons (docs/rgpd.md). `by` must be a DPO.
   virtual Status add_request(const RightsRequest& request) = 0;
