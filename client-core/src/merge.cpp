@@ -254,8 +254,35 @@ Result<ApplyStats> Replica::apply(const std::vector<Change>& changes,
 }
 
 // Logs `change` and merges it into its record's row.
+// A change whose ids are held already is a duplicate when it is the same
+// change; the same ids with other content are refused, not dropped: they
+// were forged, or two copies of one replica were used. A held change that
+// was purged by an erasure is a duplicate of anything (its values are gone).
+Result<Replica::Applied> Replica::duplicate_of_held(const Change& c, std::uint32_t origin) {
+  auto held = statement(
+      "SELECT hlc, author, entity, record, kind, ops FROM changes "
+      "WHERE origin = ? AND first = ? AND last = ?");
+  if (!held) return held.error();
+  (*held)->bind(1, std::int64_t{origin}).bind(2, static_cast<std::int64_t>(c.first));
+  (*held)->bind(3, static_cast<std::int64_t>(c.last()));
+  if (!(*held)->step()) {
+    if (!(*held)->status()) return (*held)->status().error();
+    // Its ids are held (the caller knows), but cut otherwise: other changes.
+    return make_error(Errc::op_id_overlap, "operations " + c.op_id(0).str() +
+                                               " overlap others already held with other content");
+  }
+  const std::string kind = (*held)->text(4);
+  if (kind == "erased" || c.kind == ChangeKind::erased) return Applied::duplicate;
+  if (static_cast<std::uint64_t>((*held)->int64(0)) == c.hlc && (*held)->text(1) == c.author &&
+      (*held)->text(2) == c.entity && (*held)->text(3) == c.record && kind == kind_name(c.kind) &&
+      (*held)->text_view(5) == ops_to_storage(c.ops))
+    return Applied::duplicate;
+  return make_error(Errc::op_id_overlap,
+                    "operations " + c.op_id(0).str() + " were already received with other content");
+}
+
 Result<Replica::Applied> Replica::apply_one(const Change& c, std::uint32_t origin) {
-  if (c.last() <= known_[origin]) return Applied::duplicate;
+  if (c.last() <= known_[origin]) return duplicate_of_held(c, origin);
   // Every change held from this origin ends at or below max_stored_ (kept
   // current within the transaction: refresh() reloads it if another
   // connection wrote), so a change starting above it is new and needs no
@@ -269,7 +296,7 @@ Result<Replica::Applied> Replica::apply_one(const Change& c, std::uint32_t origi
     if ((*held)->step() && static_cast<std::uint64_t>((*held)->int64(1)) >= c.first) {
       if (static_cast<std::uint64_t>((*held)->int64(0)) == c.first &&
           static_cast<std::uint64_t>((*held)->int64(1)) == c.last())
-        return Applied::duplicate;
+        return duplicate_of_held(c, origin);
       return make_error(Errc::op_id_overlap, "operations " + c.op_id(0).str() +
                                                  " overlap others already held with other content");
     }

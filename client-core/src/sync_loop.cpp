@@ -7,10 +7,15 @@
 namespace relais::transport {
 namespace {
 
+// Refusals that the same replica would meet again at once: a person must act
+// (update Relais, enroll again, add the author's user on the server, move
+// the records back to their site) before a retry can go through.
 bool retrying_cannot_help(Errc code) {
   return code == Errc::not_enrolled || code == Errc::device_revoked ||
          code == Errc::bad_credential || code == Errc::wrong_server ||
-         code == Errc::client_schema_older || code == Errc::client_schema_newer;
+         code == Errc::protocol_version || code == Errc::client_schema_older ||
+         code == Errc::client_schema_newer || code == Errc::out_of_scope ||
+         code == Errc::author_not_allowed || code == Errc::op_id_overlap;
 }
 
 std::chrono::milliseconds next_backoff(std::chrono::milliseconds previous, std::mt19937& rng) {

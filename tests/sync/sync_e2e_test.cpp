@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "fault_proxy.h"
+#include "relais/transport/sync_conversation.h"
 #include "sync_fixture.h"
 
 namespace relais::testing {
@@ -215,6 +216,29 @@ TEST_F(SyncEndToEnd, DeviceRevokedWhileConnectedIsCutOff) {
   EXPECT_EQ(must(server_->admin()->digest()), before);
 }
 
+TEST_F(SyncEndToEnd, WatchStopsOnARefusedBatchInsteadOfRetryingForever) {
+  auto a = enrolled("samia", "lyon");
+  must(sync(*a));
+  a->set_user("ghost");  // no such user on the server
+  person(*a, "ByNobody");
+  std::atomic<bool> stop{false};
+  std::atomic<bool> done{false};
+  Status ended;
+  std::thread watcher([&] {
+    auto o = options();
+    o.stop = &stop;
+    ended = transport::watch(*a, o, {});
+    done = true;
+  });
+  for (int i = 0; i < 1000 && !done; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const bool stopped_by_itself = done;
+  stop = true;
+  watcher.join();
+  EXPECT_TRUE(stopped_by_itself);
+  EXPECT_EQ(code_of(ended), Errc::author_not_allowed);
+}
+
 TEST_F(SyncEndToEnd, ServerCertificateNotTrustedIsRefused) {
   auto a =
       must(store::Replica::create(dir_.file("x.db"), "lyon", "samia", schema::Schema::builtin()));
@@ -254,6 +278,78 @@ TEST_F(SyncEndToEnd, MalformedAndUnknownMessagesGetErrorReplies) {
   EXPECT_EQ(error_code(talk.received.at(1)), Errc::protocol_malformed);
   EXPECT_EQ(error_code(talk.received.at(2)), Errc::unknown_message);
   EXPECT_EQ(error_code(talk.received.at(3)), Errc::protocol_malformed);  // pull lacks its cursor
+}
+
+TEST_F(SyncEndToEnd, AReplayedBatchIsAcknowledgedAsDuplicatesAndCommittedOnce) {
+  auto a = enrolled("samia", "lyon");
+  for (const char* first : {"Ines", "Hugo", "Lina"}) person(*a, first);
+  const auto changes = must(a->changes_after({}, 1000));
+  ASSERT_EQ(changes.size(), 3u);
+  const std::string batch = sync::encode(sync::Push{1, changes});
+
+  Scripted first({hello(*a), batch}, 2);
+  must(transport::converse(server_->url(), first, options()));
+  Scripted replay({hello(*a), batch, batch}, 3);  // again, and twice in one session
+  must(transport::converse(server_->url(), replay, options()));
+
+  EXPECT_EQ(json::parse(first.received.at(1)).at("applied"), 3);
+  for (std::size_t i : {1, 2}) {
+    const json ack = json::parse(replay.received.at(i));
+    EXPECT_EQ(ack.at("type"), "ack") << ack;
+    EXPECT_EQ(ack.at("applied"), 0);
+    EXPECT_EQ(ack.at("duplicates"), 3);
+  }
+  auto fresh = enrolled("karim", "lyon");
+  sync::SyncCounts counts;
+  must(sync(*fresh, "", &counts));
+  EXPECT_EQ(must(fresh->counts()).at("person"), 3);
+  EXPECT_EQ(must(fresh->digest()), must(a->digest()));
+}
+
+TEST_F(SyncEndToEnd, AnOperationIdReusedWithOtherContentIsRefusedAndCommitsNothing) {
+  auto a = enrolled("samia", "lyon");
+  const std::string ines = person(*a, "Ines");
+  must(sync(*a));
+  const std::string before = must(server_->admin()->digest());
+  // A hand-made change that takes the id of the one the server holds.
+  store::Change forged = must(a->changes_after({}, 10)).at(0);
+  ASSERT_EQ(forged.record, ines);
+  ASSERT_EQ(forged.ops.at(0).field, "first_name");
+  forged.ops.at(0).value = "Usurped";
+
+  Scripted talk({hello(*a), sync::encode(sync::Push{4, {forged}})}, 2);
+  must(transport::converse(server_->url(), talk, options()));
+
+  EXPECT_EQ(error_code(talk.received.at(1)), Errc::op_id_overlap) << talk.received.at(1);
+  EXPECT_EQ(json::parse(talk.received.at(1)).at("batch"), 4);
+  EXPECT_EQ(must(server_->admin()->digest()), before);
+  must(sync(*a));  // the genuine replica goes on syncing
+}
+
+TEST_F(SyncEndToEnd, AnOversizedMessageClosesTheConnectionAndTheServerKeepsServing) {
+  server_->kill(SIGTERM);
+  json config = json::parse(std::ifstream(server_->config()));
+  config["max_message_bytes"] = 64 * 1024;
+  std::ofstream(server_->config()) << config.dump();
+  server_->start();
+  auto a = enrolled("samia", "lyon");
+  const std::string before = must(server_->admin()->digest());
+  // 200 kB of a push that never ends, random so that compression cannot
+  // shrink it below the limit.
+  std::mt19937 rng(7);
+  std::string filler;
+  for (int i = 0; i < 200 * 1024; ++i) filler += static_cast<char>('a' + rng() % 26);
+  const std::string huge = R"({"type":"push","batch":1,"changes":[],"pad":")" + filler + "\"}";
+
+  Scripted talk({hello(*a), huge}, 2);
+  const Status ended = transport::converse(server_->url(), talk, options());
+
+  EXPECT_FALSE(ended.ok());             // closed by the server: 1009, message too big
+  EXPECT_EQ(talk.received.size(), 1u);  // the welcome, nothing after
+  EXPECT_EQ(must(server_->admin()->digest()), before);
+  person(*a, "AfterTheBigOne");
+  must(sync(*a));
+  EXPECT_EQ(must(server_->admin()->digest()), must(a->digest()));
 }
 
 TEST_F(SyncEndToEnd, PlainTextOnTheTlsPortGetsAClearAnswer) {

@@ -301,6 +301,31 @@ TEST_F(Merge, ApplyingTheSameChangesTwiceIsANoOp) {
   EXPECT_EQ(digest(*b_), digest(*a_));
 }
 
+TEST_F(Merge, HeldIdsWithOtherContentAreRefusedWithTheirWholeBatch) {
+  const std::string id = must(a_->create_record("person", person("Inès", "Martin")));
+  edit(*a_, id, {{"commune", "Lille"}});
+  auto changes = testing::missing_changes(*a_, *b_);
+  ASSERT_EQ(changes.size(), 2u);
+  must(b_->apply(changes));
+  const std::string before = digest(*b_);
+  const std::string fresh = must(a_->create_record("person", person("Léo", "Petit")));
+  const Change next = testing::missing_changes(*a_, *b_).at(0);
+
+  Change same_ids = changes[1];  // the edit, its value changed
+  same_ids.ops.at(0).value = "Roubaix";
+  Change other_bounds = changes[0];  // the creation, one operation short
+  other_bounds.ops.pop_back();
+  Change other_clock = changes[1];
+  other_clock.hlc += 1;
+
+  for (const Change& forged : {same_ids, other_bounds, other_clock}) {
+    EXPECT_EQ(testing::code_of(b_->apply({next, forged})), Errc::op_id_overlap);
+    EXPECT_EQ(digest(*b_), before);
+    EXPECT_EQ(testing::code_of(b_->get("person", fresh)), Errc::unknown_record);
+  }
+  EXPECT_EQ(must(b_->apply({next, changes[1]})).duplicates, 1u);
+}
+
 TEST_F(Merge, ChangesSplitAcrossBatchesAndRepeatedAreCountedOnce) {
   const std::string id = must(a_->create_record("person", person("Inès", "Martin")));
   for (const char* town : {"Lille", "Roubaix", "Douai"}) edit(*a_, id, {{"commune", town}});

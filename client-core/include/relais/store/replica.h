@@ -224,6 +224,7 @@ class Replica {
   Status refresh();
   enum class Applied { duplicate, merged, purged };
   Result<Applied> apply_one(const Change& change, std::uint32_t origin);
+  Result<Applied> duplicate_of_held(const Change& change, std::uint32_t origin);
   // The erasure that took `change`'s record, or the person it refers to;
   // nullptr if none did.
   const std::string* erasure_of(const Change& change) const;
