@@ -1,13 +1,17 @@
 // relais init, info, schema, add, edit, delete, show, list.
 #include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <iomanip>
 #include <iostream>
+#include <map>
 
 #include "cli.h"
 #include "relais/schema/register.h"
 #include "relais/schema/validate.h"
 #include "relais/store/access_log.h"
 #include "relais/store/consent.h"
+#include "relais/store/duplicates.h"
 #include "relais/sync/client.h"
 
 namespace relais::cli {
@@ -293,6 +297,64 @@ std::string display(const json& value) {
   return value.dump();
 }
 
+// "Inès Lefèvre, 2008-05-14, 0612345678" of a person record, for review.
+std::string person_line(const store::Record& p) {
+  std::string line = p.fields.value("first_name", std::string()) + " " +
+                     p.fields.value("last_name", std::string());
+  for (const char* f : {"birth_date", "phone", "email", "site"})
+    if (auto it = p.fields.find(f); it != p.fields.end() && it->is_string())
+      line += ", " + it->get<std::string>();
+  return line;
+}
+
+Status cmd_duplicates(Context& ctx) {
+  auto r = ctx.replica();
+  if (!r) return r.error();
+  store::DuplicateOptions options;
+  auto limit = limit_option(ctx.args(), options.limit);
+  if (!limit) return limit.error();
+  options.limit = *limit;
+  if (auto text = ctx.args().option("min-score")) {
+    char* end = nullptr;
+    const double v = std::strtod(text->c_str(), &end);
+    if (text->empty() || *end != '\0' || !(v >= 0 && v <= 1))
+      return make_error(Errc::invalid_argument,
+                        "--min-score takes a number from 0 to 1, not '" + *text + "'");
+    options.min_score = v;
+  }
+  auto pairs = store::find_duplicates(**r, options);
+  if (!pairs) return pairs.error();
+  std::vector<store::Record> shown;
+  std::map<std::string, std::size_t> at;
+  for (const auto& p : *pairs)
+    for (const auto* id : {&p.a, &p.b})
+      if (!at.count(*id)) {
+        auto rec = (*r)->get("person", *id);
+        if (!rec) return rec.error();
+        at[*id] = shown.size();
+        shown.push_back(std::move(rec).value());
+      }
+  if (Status s = log_reads(**r, shown, "duplicates"); !s) return s;
+  if (ctx.json()) {
+    json out = json::array();
+    for (const auto& p : *pairs)
+      out.push_back({{"score", std::round(p.score * 100) / 100},
+                     {"persons", {record_json(shown[at[p.a]]), record_json(shown[at[p.b]])}},
+                     {"reasons", p.reasons}});
+    ctx.out() << out << "\n";
+    return Status::Ok();
+  }
+  for (const auto& p : *pairs) {
+    ctx.out() << std::fixed << std::setprecision(2) << p.score << "  ";
+    for (std::size_t i = 0; i < p.reasons.size(); ++i) ctx.out() << (i ? "; " : "") << p.reasons[i];
+    ctx.out() << "\n";
+    for (const auto* id : {&p.a, &p.b})
+      ctx.out() << "      " << *id << "  " << person_line(shown[at[*id]]) << "\n";
+  }
+  ctx.out() << pairs->size() << " pair(s) to review\n";
+  return Status::Ok();
+}
+
 const std::vector<Command>& record_commands() {
   static const std::vector<Command> commands = {
       {"init",
@@ -369,6 +431,21 @@ const std::vector<Command>& record_commands() {
        1,
        1,
        cmd_list},
+      {"duplicates",
+       "[--min-score S] [--limit N]",
+       "list persons who look recorded twice",
+       "Lists pairs of live persons that look like one young person recorded twice\n"
+       "(two events, two sites), best first, with a score from 0 to 1 and its reasons:\n"
+       "names alike once accents, case, spacing and small typos are set aside (first\n"
+       "and last names possibly swapped), the same phone in any format, the same\n"
+       "e-mail, the same birth date; a different birth date, or a first or last name\n"
+       "that clearly differs (brothers and sisters), counts against. Pairs from\n"
+       "--min-score (default 0.75) are listed, at most --limit (default 500). Nothing\n"
+       "is changed: a person reviews each pair.",
+       {{"min-score", "limit"}},
+       0,
+       0,
+       cmd_duplicates},
   };
   return commands;
 }

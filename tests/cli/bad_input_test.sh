@@ -52,6 +52,7 @@ expect 2 "expected field=value" -- add person first_name
 expect 2 "unknown option --frob" -- list person --frob 1
 expect 2 "unknown command" -- frobnicate
 expect 2 "--limit expects a number" -- list person --limit 10abc
+expect 2 "--min-score takes a number from 0 to 1" -- duplicates --min-score 1.5
 expect 2 "written by this replica" -- export-ops "$work/out.ops" --for "$work/good.ops"
 
 head -c 200 "$work/good.ops" >"$work/cut.ops"
