@@ -196,11 +196,11 @@ Result<std::string> withdraw_consent(Replica& replica, const WithdrawalRequest& 
 Result<std::vector<ConsentEntry>> consent_history(Replica& replica, const std::string& person) {
   auto person_record = replica.get("person", person);
   if (!person_record) return person_record.error();
-  auto records = replica.list(std::string(kConsentEntity), SIZE_MAX);
+  // Through the index on consent.person: a person's own records only.
+  auto records = replica.referring(std::string(kConsentEntity), "person", person, SIZE_MAX);
   if (!records) return records.error();
   std::vector<ConsentEntry> out;
   for (const Record& r : *records) {
-    if (text_of(r.fields, "person") != person) continue;
     // Newest first: the last change is the one that created the record.
     auto changes = replica.history(r.id, SIZE_MAX);
     if (!changes) return changes.error();

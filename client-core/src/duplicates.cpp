@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <iterator>
+#include <map>
 #include <set>
 #include <unordered_map>
 
@@ -42,6 +43,18 @@ std::string_view ascii_of(char32_t c) {
   static_assert(std::size(kLatin1) == 0x40 && std::size(kExtendedA) == 0x80);
   if (c >= 0xC0 && c <= 0xFF) return kLatin1[c - 0xC0];
   if (c >= 0x100 && c <= 0x17F) return kExtendedA[c - 0x100];
+  // Latin Extended-B: the Romanian comma letters, Vietnamese horned o and u.
+  if (c == 0x218 || c == 0x219) return "s";
+  if (c == 0x21A || c == 0x21B) return "t";
+  if (c == 0x1A0 || c == 0x1A1) return "o";
+  if (c == 0x1AF || c == 0x1B0) return "u";
+  // Latin Extended Additional: the Vietnamese vowels with two marks.
+  if (c >= 0x1EA0 && c <= 0x1EB7) return "a";
+  if (c >= 0x1EB8 && c <= 0x1EC7) return "e";
+  if (c >= 0x1EC8 && c <= 0x1ECB) return "i";
+  if (c >= 0x1ECC && c <= 0x1EE3) return "o";
+  if (c >= 0x1EE4 && c <= 0x1EF1) return "u";
+  if (c >= 0x1EF2 && c <= 0x1EF9) return "y";
   return "";
 }
 
@@ -131,47 +144,18 @@ std::string percent(double v) {
   return std::to_string(static_cast<int>(v * 100 + 0.5)) + "%";
 }
 
-// Persons grouped by what a duplicate would share with its twin.
-class Blocks {
- public:
-  void add(std::size_t index, const PersonKey& k) {
-    if (!k.phone.empty()) blocks_["p:" + k.phone].push_back(index);
-    if (!k.email.empty()) blocks_["e:" + k.email].push_back(index);
-    if (!k.birth_date.empty()) blocks_["b:" + k.birth_date].push_back(index);
-    if (!k.last.empty() && !k.first.empty()) {
-      blocks_["n:" + sound_of(k.last) + k.first.substr(0, 1)].push_back(index);
-      blocks_["n:" + sound_of(k.first) + k.last.substr(0, 1)].push_back(index);  // swapped
-    }
+// The keys of the blocks `k` belongs to.
+std::vector<std::string> blocks_of(const PersonKey& k) {
+  std::vector<std::string> out;
+  if (!k.phone.empty()) out.push_back("p:" + k.phone);
+  if (!k.email.empty()) out.push_back("e:" + k.email);
+  if (!k.birth_date.empty()) out.push_back("b:" + k.birth_date);
+  if (!k.last.empty() && !k.first.empty()) {
+    out.push_back("n:" + sound_of(k.last) + k.first.substr(0, 1));
+    out.push_back("n:" + sound_of(k.first) + k.last.substr(0, 1));  // swapped
   }
-  // Calls `pair(i, j)`, i < j, for each pair of persons sharing a block
-  // small enough to be informative: once per block they share.
-  template <class F>
-  void each_pair(F&& pair) const {
-    for (const auto& [key, members] : blocks_) {
-      if (members.size() < 2 || members.size() > kMaxBlock) continue;
-      for (std::size_t x = 0; x < members.size(); ++x)
-        for (std::size_t y = x + 1; y < members.size(); ++y) {
-          const auto p = std::minmax(members[x], members[y]);
-          if (p.first != p.second) pair(p.first, p.second);
-        }
-    }
-  }
-  // The persons sharing a block with `k`, each once.
-  std::vector<std::size_t> near(const PersonKey& k) const {
-    Blocks probe;
-    probe.add(0, k);
-    std::set<std::size_t> out;
-    for (const auto& [key, unused] : probe.blocks_) {
-      auto it = blocks_.find(key);
-      if (it == blocks_.end() || it->second.size() > kMaxBlock) continue;
-      out.insert(it->second.begin(), it->second.end());
-    }
-    return {out.begin(), out.end()};
-  }
-
- private:
-  std::unordered_map<std::string, std::vector<std::size_t>> blocks_;
-};
+  return out;
+}
 
 Result<std::vector<PersonKey>> live_persons(Replica& replica) {
   auto persons = replica.list("person", SIZE_MAX);
@@ -199,7 +183,10 @@ std::string fold_name(std::string_view name) {
     const char32_t c = next_code_point(name, i);
     std::string_view letters;
     char ascii[2] = {0, 0};
-    if (c > 0x17F && c != 0xFFFD && !(c >= 0x2000 && c <= 0x206F)) {
+    if (c >= 0x300 && c <= 0x36F) continue;  // a combining accent (decomposed text)
+    if (!ascii_of(c).empty()) {
+      letters = ascii_of(c);
+    } else if (c > 0x17F && c != 0xFFFD && !(c >= 0x2000 && c <= 0x206F)) {
       letters = name.substr(start, i - start);  // another script: kept as written
     } else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
       ascii[0] = static_cast<char>(c);
@@ -305,18 +292,54 @@ DuplicatePair compare_persons(const PersonKey& a, const PersonKey& b) {
   return out;
 }
 
+PersonIndex::PersonIndex(const std::vector<PersonKey>& keys) {
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    for (auto& block : blocks_of(keys[i])) blocks_[std::move(block)].push_back(i);
+}
+
+std::vector<std::size_t> PersonIndex::near(const PersonKey& key) const {
+  std::set<std::size_t> out;
+  for (const auto& block : blocks_of(key)) {
+    auto it = blocks_.find(block);
+    if (it == blocks_.end() || it->second.size() > kMaxBlock) continue;
+    out.insert(it->second.begin(), it->second.end());
+  }
+  return {out.begin(), out.end()};
+}
+
+void PersonIndex::each_pair(const std::function<void(std::size_t, std::size_t)>& pair) const {
+  for (const auto& [block, members] : blocks_) {
+    if (members.size() < 2 || members.size() > kMaxBlock) continue;
+    for (std::size_t x = 0; x < members.size(); ++x)
+      for (std::size_t y = x + 1; y < members.size(); ++y) {
+        const auto [i, j] = std::minmax(members[x], members[y]);
+        if (i != j) pair(i, j);
+      }
+  }
+}
+
+std::vector<std::pair<std::size_t, std::size_t>> duplicates_among(
+    const std::vector<PersonKey>& keys, double min_score) {
+  std::map<std::pair<std::size_t, std::size_t>, double> found;
+  PersonIndex(keys).each_pair([&](std::size_t i, std::size_t j) {
+    if (found.count({i, j})) return;
+    const double score = compare_persons(keys[i], keys[j]).score;
+    if (score >= min_score) found[{i, j}] = score;
+  });
+  std::vector<std::pair<std::size_t, std::size_t>> out;
+  for (const auto& [pair, score] : found) out.push_back(pair);
+  std::stable_sort(out.begin(), out.end(),
+                   [&](const auto& x, const auto& y) { return found[x] > found[y]; });
+  return out;
+}
+
 Result<std::vector<DuplicatePair>> find_duplicates(Replica& replica,
                                                    const DuplicateOptions& options) {
   auto keys = live_persons(replica);
   if (!keys) return keys.error();
-  Blocks blocks;
-  for (std::size_t i = 0; i < keys->size(); ++i) blocks.add(i, (*keys)[i]);
   std::vector<DuplicatePair> out;
-  std::set<std::pair<std::size_t, std::size_t>> listed;
-  blocks.each_pair([&](std::size_t i, std::size_t j) {
-    DuplicatePair p = compare_persons((*keys)[i], (*keys)[j]);
-    if (p.score >= options.min_score && listed.emplace(i, j).second) out.push_back(std::move(p));
-  });
+  for (const auto& [i, j] : duplicates_among(*keys, options.min_score))
+    out.push_back(compare_persons((*keys)[i], (*keys)[j]));
   best_first(out, options.limit);
   return out;
 }
@@ -325,11 +348,10 @@ Result<std::vector<DuplicatePair>> duplicates_of(Replica& replica, const json& f
                                                  const DuplicateOptions& options) {
   auto keys = live_persons(replica);
   if (!keys) return keys.error();
-  Blocks blocks;
-  for (std::size_t i = 0; i < keys->size(); ++i) blocks.add(i, (*keys)[i]);
+  const PersonIndex index(*keys);
   const PersonKey candidate = person_key("", fields);
   std::vector<DuplicatePair> out;
-  for (std::size_t i : blocks.near(candidate)) {
+  for (std::size_t i : index.near(candidate)) {
     DuplicatePair p = compare_persons(candidate, (*keys)[i]);
     p.a.clear();
     p.b = (*keys)[i].id;

@@ -163,7 +163,14 @@ Status Replica::delete_record(const std::string& entity_name, const std::string&
 Status Replica::atomically(const std::function<Status()>& edits) {
   auto tx = Transaction::begin(db_);
   if (!tx) return tx.error();
-  Status s = edits();
+  Status s = Status::Ok();
+  try {
+    s = edits();
+  } catch (...) {
+    tx->reset();
+    (void)load();
+    throw;
+  }
   if (s) s = (*tx)->commit();
   if (!s) {
     tx->reset();

@@ -275,7 +275,7 @@ Result<Replica::Applied> Replica::duplicate_of_held(const Change& c, std::uint32
   if (kind == "erased" || c.kind == ChangeKind::erased) return Applied::duplicate;
   if (static_cast<std::uint64_t>((*held)->int64(0)) == c.hlc && (*held)->text(1) == c.author &&
       (*held)->text(2) == c.entity && (*held)->text(3) == c.record && kind == kind_name(c.kind) &&
-      (*held)->text_view(5) == ops_to_storage(c.ops))
+      ops_to_storage(ops_from_storage((*held)->text_view(5))) == ops_to_storage(c.ops))
     return Applied::duplicate;
   return make_error(Errc::op_id_overlap,
                     "operations " + c.op_id(0).str() + " were already received with other content");

@@ -62,6 +62,11 @@ Result<std::vector<Conflict>> Replica::conflicts() {
     if (all.empty() || all.back().record != record || all.back().field != field)
       all.push_back({(*s)->text(7), record, field, {}});
     const auto origin = static_cast<std::size_t>((*s)->int64(2));
+    // Another connection may add an origin between refresh() and this read.
+    if (origin >= origins_.size())
+      if (Status st = load(); !st || origin >= origins_.size())
+        return make_error(Errc::store_corrupt, "change of origin #" + std::to_string(origin) +
+                                                   " with no such origin in the replica");
     const auto counter = static_cast<std::uint64_t>((*s)->int64(3));
     const auto first = static_cast<std::uint64_t>((*s)->int64(4));
     auto ops = ops_from_storage((*s)->text_view(8));
@@ -85,7 +90,13 @@ Result<std::vector<Conflict>> Replica::conflicts() {
 
 Result<Change> Replica::read_change(Statement& s) {
   Change c;
-  c.origin = origins_.at(static_cast<std::size_t>(s.int64(0)));
+  const auto origin = static_cast<std::size_t>(s.int64(0));
+  // Another connection may add an origin between refresh() and this read.
+  if (origin >= origins_.size())
+    if (Status st = load(); !st || origin >= origins_.size())
+      return make_error(Errc::store_corrupt, "change of origin #" + std::to_string(origin) +
+                                                 " with no such origin in the replica");
+  c.origin = origins_[origin];
   c.first = static_cast<std::uint64_t>(s.int64(1));
   c.hlc = static_cast<std::uint64_t>(s.int64(2));
   c.author = s.text(3);

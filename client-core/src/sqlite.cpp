@@ -1,5 +1,8 @@
 #include "relais/store/sqlite.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 namespace relais::store {
 namespace {
 
@@ -13,6 +16,12 @@ Error io_error(sqlite3* db, std::string_view what) {
 }  // namespace
 
 Result<Database> Database::open(const std::string& path, bool create) {
+  // A new file holds personal data: readable by its owner only, whatever
+  // the umask. SQLite gives its WAL and shared-memory files the same mode.
+  if (create && path != ":memory:") {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) ::close(fd);
+  }
   sqlite3* raw = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);

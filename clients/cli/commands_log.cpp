@@ -8,12 +8,16 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <map>
 #include <sstream>
 
 #include "cli.h"
 #include "relais/exchange/bundle.h"
+#include "relais/exchange/csv_import.h"
 #include "relais/exchange/outbox.h"
 #include "relais/schema/validate.h"
+#include "relais/store/consent.h"
+#include "relais/store/duplicates.h"
 
 namespace relais::cli {
 namespace {
@@ -269,6 +273,197 @@ Status cmd_import(Context& ctx) {
   return Status::Ok();
 }
 
+// --map "Nom de famille=last_name,Tél=phone,Remarque=": column -> field.
+Result<std::map<std::string, std::string>> parse_mapping(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t end = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, end - start);
+    const auto eq = item.rfind('=');
+    if (eq == std::string::npos || eq == 0)
+      return make_error(Errc::invalid_argument,
+                        "--map takes COLUMN=FIELD pairs separated by commas, not '" + item + "'");
+    out[item.substr(0, eq)] = item.substr(eq + 1);
+    start = end + 1;
+  }
+  return out;
+}
+
+Status cmd_import_csv(Context& ctx) {
+  auto r = ctx.replica();
+  if (!r) return r.error();
+  const std::string& path = ctx.args().positional[0];
+  exchange::CsvOptions options;
+  if (auto sep = ctx.args().option("separator")) {
+    if (*sep != ";" && *sep != ",")
+      return make_error(Errc::invalid_argument, "--separator is ';' or ',', not '" + *sep + "'");
+    options.separator = (*sep)[0];
+  }
+  if (auto enc = ctx.args().option("encoding")) {
+    if (*enc == "utf-8" || *enc == "UTF-8")
+      options.encoding = exchange::CsvEncoding::utf8;
+    else if (*enc == "windows-1252" || *enc == "cp1252")
+      options.encoding = exchange::CsvEncoding::windows1252;
+    else
+      return make_error(Errc::invalid_argument,
+                        "--encoding is utf-8 or windows-1252, not '" + *enc + "'");
+  }
+  std::map<std::string, std::string> mapping;
+  if (auto text = ctx.args().option("map")) {
+    auto m = parse_mapping(*text);
+    if (!m) return m.error();
+    mapping = std::move(m).value();
+  }
+  auto bytes = read_file(path);
+  if (!bytes) return bytes.error();
+  auto table = exchange::parse_csv(*bytes, options);
+  if (!table) return make_error(table.error().code, path + ": " + table.error().message);
+  auto plan =
+      exchange::plan_import(**r, *table, ctx.args().option("entity").value_or("person"), mapping);
+  if (!plan) return make_error(plan.error().code, path + ": " + plan.error().message);
+  const bool dry_run = ctx.args().flag("dry-run");
+  const bool valid_only = ctx.args().flag("valid-only");
+  const bool blocked = plan->invalid_lines > 0 && !valid_only;
+  std::vector<std::string> ids;
+  if (!dry_run && !blocked) {
+    auto done = exchange::run_import(**r, *plan);
+    if (!done) return done.error();
+    ids = std::move(done).value();
+  }
+  if (ctx.json()) {
+    json problems = json::array();
+    for (const auto& p : plan->problems)
+      problems.push_back({{"line", p.line},
+                          {"column", p.column},
+                          {"message", p.message},
+                          {"blocking", p.blocking}});
+    json columns = json::object();
+    for (const auto& [column, field] : plan->mapping) columns[column] = field;
+    ctx.out() << json{{"file", path},
+                      {"encoding", table->encoding},
+                      {"separator", std::string(1, table->separator)},
+                      {"lines", plan->lines},
+                      {"invalid_lines", plan->invalid_lines},
+                      {"columns", columns},
+                      {"ignored_columns", plan->ignored_columns},
+                      {"problems", problems},
+                      {"imported", ids.size()},
+                      {"ids", ids}}
+              << "\n";
+  } else {
+    ctx.out() << path << ": " << plan->lines << " line(s), " << table->encoding << ", separator '"
+              << table->separator << "'\n";
+    for (const auto& [column, field] : plan->mapping)
+      ctx.out() << "  column '" << column << "' -> " << plan->entity << "." << field << "\n";
+    for (const auto& column : plan->ignored_columns)
+      ctx.out() << "  column '" << column << "' ignored"
+                << (mapping.count(column)                ? ""
+                    : store::fold_name(column) == "site" ? " (records go to this replica's site)"
+                                                         : " (no field of that name; --map it)")
+                << "\n";
+    for (const auto& p : plan->problems)
+      ctx.out() << "line " << p.line << (p.column.empty() ? "" : ", column '" + p.column + "'")
+                << ": " << p.message << (p.blocking ? "" : " (warning)") << "\n";
+    if (dry_run)
+      ctx.out() << "dry run: "
+                << (blocked ? std::string("nothing would be imported")
+                            : std::to_string(plan->records.size()) + " line(s) would be imported")
+                << "\n";
+    else if (!blocked)
+      ctx.out() << "imported " << ids.size() << " " << plan->entity << " record(s)"
+                << (plan->invalid_lines ? ", skipped " + std::to_string(plan->invalid_lines) +
+                                              " line(s) with problems"
+                                        : "")
+                << "\n";
+  }
+  if (blocked)
+    return make_error(Errc::invalid_format,
+                      std::to_string(plan->invalid_lines) +
+                          " line(s) have problems: nothing imported (correct them, or "
+                          "--valid-only imports the " +
+                          std::to_string(plan->records.size()) + " valid line(s))");
+  return Status::Ok();
+}
+
+// A field's value as a spreadsheet cell: text as is, sets comma-separated.
+std::string cell_text(const json& v) {
+  if (v.is_null()) return "";
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_array()) {
+    std::string out;
+    for (const auto& item : v) out += (out.empty() ? "" : ",") + cell_text(item);
+    return out;
+  }
+  return v.dump();
+}
+
+Status cmd_export_csv(Context& ctx) {
+  auto r = ctx.replica();
+  if (!r) return r.error();
+  const std::string& entity_name = ctx.args().positional[0];
+  const std::string& path = ctx.args().positional[1];
+  auto entity = (*r)->schema().find_entity(entity_name);
+  if (!entity) return entity.error();
+  const std::string purpose = ctx.args().option("purpose").value_or("follow_up");
+  char separator = ';';
+  if (auto sep = ctx.args().option("separator")) {
+    if (*sep != ";" && *sep != ",")
+      return make_error(Errc::invalid_argument, "--separator is ';' or ',', not '" + *sep + "'");
+    separator = (*sep)[0];
+  }
+  auto records = (*r)->list(entity_name, SIZE_MAX);
+  if (!records) return records.error();
+  const bool about_persons = (*entity)->name == "person" || (*entity)->field("person") != nullptr;
+  std::vector<store::Record> kept;
+  std::size_t left_out = 0;
+  std::map<std::string, bool> allowed;  // person -> may be processed for the purpose
+  for (auto& rec : *records) {
+    const std::string person =
+        (*entity)->name == "person" ? rec.id : rec.fields.value("person", std::string());
+    if (about_persons && !person.empty()) {
+      auto it = allowed.find(person);
+      if (it == allowed.end()) {
+        auto may = store::may_process(**r, person, purpose);
+        if (!may && may.error().code != Errc::unknown_record) return may.error();
+        it = allowed.emplace(person, may && *may).first;
+      }
+      if (!it->second) {
+        ++left_out;
+        continue;
+      }
+    }
+    kept.push_back(std::move(rec));
+  }
+  std::vector<std::string> header = {"id"};
+  for (const auto& f : (*entity)->fields) header.push_back(f.name);
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& rec : kept) {
+    std::vector<std::string> row = {rec.id};
+    for (const auto& f : (*entity)->fields)
+      row.push_back(rec.fields.contains(f.name) ? cell_text(rec.fields[f.name]) : "");
+    rows.push_back(std::move(row));
+  }
+  if (Status s = log_reads(**r, kept, "export"); !s) return s;
+  if (Status s = write_file_atomic(path, exchange::write_csv(header, rows, separator)); !s)
+    return s;
+  if (ctx.json()) {
+    ctx.out() << json{{"file", path},
+                      {"entity", entity_name},
+                      {"purpose", purpose},
+                      {"exported", kept.size()},
+                      {"left_out", left_out}}
+              << "\n";
+  } else {
+    ctx.out() << "wrote " << kept.size() << " " << entity_name << " record(s) to " << path;
+    if (left_out)
+      ctx.out() << "; " << left_out << " left out (objection to '" << purpose
+                << "', or no valid consent to it)";
+    ctx.out() << "\n";
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 const std::vector<Command>& log_commands() {
@@ -338,6 +533,40 @@ const std::vector<Command>& log_commands() {
        1,
        1,
        cmd_import},
+      {"import-csv",
+       "FILE [--entity ENTITY] [--map COLUMN=FIELD,...] [--separator ;|,] "
+       "[--encoding utf-8|windows-1252] [--dry-run] [--valid-only]",
+       "import a contact spreadsheet (CSV) as records",
+       "Reads FILE (RFC 4180; UTF-8, or Windows-1252 when it is not UTF-8; ';' or ','\n"
+       "as its header line uses), maps each column to a field of ENTITY (default\n"
+       "person) by the field's name or its French or English label, and checks every\n"
+       "line before writing anything: values against the model (dates as YYYY-MM-DD\n"
+       "or DD/MM/YYYY), required fields, and for persons a line that looks like an\n"
+       "earlier one (refused) or like a person already held (a warning). If a line has\n"
+       "a problem nothing is imported, unless --valid-only: then the valid lines are.\n"
+       "--dry-run prints the report and writes nothing. --map renames columns: a\n"
+       "column mapped to nothing ('Remarque=') is ignored. The import is one\n"
+       "transaction of ordinary edits, which sync like any other.",
+       {{"entity", "map", "separator", "encoding"}, {"dry-run", "valid-only"}},
+       1,
+       1,
+       cmd_import_csv},
+      {"export-csv",
+       "ENTITY FILE [--purpose PURPOSE] [--separator ;|,]",
+       "write the records of ENTITY held here to a spreadsheet (CSV)",
+       "Writes the live records of ENTITY that this replica holds (its site's) to\n"
+       "FILE: UTF-8 CSV with a byte-order mark, ';' between cells unless --separator,\n"
+       "one column per field and the record's id first; import-csv reads it back.\n"
+       "Persons, and records about a person, are left out when the person may not be\n"
+       "processed for PURPOSE (default follow_up): an objection or restriction, or\n"
+       "for a purpose based on consent, no complete consent given. Each person\n"
+       "exported is written to the access log. The file holds personal data: keep\n"
+       "it where only the people who need it can read it (it is made readable by\n"
+       "its owner only).",
+       {{"purpose", "separator"}},
+       2,
+       2,
+       cmd_export_csv},
   };
   return commands;
 }

@@ -38,6 +38,10 @@ std::string_view errc_name(Errc code) {
       return "bundle_checksum_mismatch";
     case Errc::op_id_overlap:
       return "op_id_overlap";
+    case Errc::csv_malformed:
+      return "csv_malformed";
+    case Errc::invalid_encoding:
+      return "invalid_encoding";
     case Errc::store_io:
       return "store_io";
     case Errc::store_corrupt:

@@ -90,11 +90,10 @@ Result<Table> chains(ServerStore& s) {
   if (!reports) return reports.error();
   Table t{{"replica", "entries", "first", "last", "now", "breaks at upload"}, {}};
   for (const auto& c : *reports) {
-    const std::string now = c.entries == 0 ? "no entry held"
-                            : c.problem
-                                ? std::string(store::break_name(c.problem->kind)) + " at entry " +
-                                      std::to_string(c.problem->seq) + ": " + c.problem->message
-                                : "intact";
+    std::string now = c.entries == 0 ? "no entry held" : "intact";
+    if (c.problem)
+      now = std::string(store::break_name(c.problem->kind)) + " at entry " +
+            std::to_string(c.problem->seq) + ": " + c.problem->message;
     t.rows.push_back({c.replica, std::to_string(c.entries), std::to_string(c.first),
                       std::to_string(c.last), now, std::to_string(c.breaks_recorded)});
   }

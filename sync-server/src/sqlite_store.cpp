@@ -1,9 +1,14 @@
 // The embedded default ServerStore: one SQLite file holding a central
 // replica (every site's merged operations, through the same merge code as
 // the sites' replicas) plus the server's own tables, prefixed srv_.
+#include <fcntl.h>
 #include <openssl/rand.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <map>
@@ -533,6 +538,7 @@ class SqliteStore final : public ServerStore {
     if (!s) return s.error();
     std::string replica;
     std::vector<store::AccessEntry> chain;
+    std::map<std::string, std::string> chain_last_hash;
     auto verify = [&]() {
       if (chain.empty()) return;
       ChainReport& r = reports[replica];
@@ -544,6 +550,7 @@ class SqliteStore final : public ServerStore {
       // the chain is checked from there, on the link that entry names.
       const store::ChainHead head{r.first - 1, chain.front().prev};
       r.problem = store::verify_chain(head, replica, chain);
+      chain_last_hash[replica] = chain.back().hash;
       chain.clear();
     };
     while (s->step()) {
@@ -556,6 +563,31 @@ class SqliteStore final : public ServerStore {
     }
     if (!s->status()) return s->status().error();
     verify();
+    // The newest entries must still be there: the head is how far each chain
+    // reached. Only the oldest go, with the retention job.
+    auto heads = db().prepare("SELECT replica, seq, hash FROM srv_access_heads");
+    if (!heads) return heads.error();
+    while (heads->step()) {
+      const auto seq = static_cast<std::uint64_t>(heads->int64(1));
+      ChainReport& r = reports[heads->text(0)];
+      r.replica = heads->text(0);
+      if (r.problem || seq == 0) continue;
+      using Kind = store::ChainBreak::Kind;
+      if (r.entries == 0)
+        r.problem = store::ChainBreak{
+            Kind::gap, seq,
+            "no entry held, though the chain reached entry " + std::to_string(seq) +
+                " (removed, or every one older than the retention period)"};
+      else if (r.last < seq)
+        r.problem = store::ChainBreak{Kind::gap, r.last + 1,
+                                      "entries " + std::to_string(r.last + 1) + " to " +
+                                          std::to_string(seq) + " are missing"};
+      else if (r.last == seq && chain_last_hash[r.replica] != heads->text(2))
+        r.problem = store::ChainBreak{
+            Kind::edited, seq,
+            "entry " + std::to_string(seq) + " is not the one the chain's head names"};
+    }
+    if (!heads->status()) return heads->status().error();
     std::vector<ChainReport> out;
     for (auto& [id, report] : reports) out.push_back(std::move(report));
     return out;
@@ -856,9 +888,16 @@ class SqliteStore final : public ServerStore {
 
   Status backup(const std::string& path) override {
     std::lock_guard lock(mu_);
+    // VACUUM INTO takes an empty file: made first, readable by its owner only.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+      return make_error(Errc::store_io, "cannot create the backup '" + path + "': " +
+                                            std::strerror(errno) + " (it must not exist yet)");
+    ::close(fd);
     auto s = db().prepare("VACUUM INTO ?");
-    if (!s) return s.error();
-    return s->bind(1, path).run();
+    Status done = s ? s->bind(1, path).run() : Status(s.error());
+    if (!done) std::remove(path.c_str());
+    return done;
   }
 
  private:

@@ -98,6 +98,18 @@ expect 3 "consent records are append-only" -- delete consent "$consent"
 "$relais_bin" consent withdraw "$person" referral --method paper_form >/dev/null || exit 1
 expect 3 "no new referral for person .*was withdrawn" -- add referral person="$person" stage=identified
 
+# Spreadsheets: nothing is imported from a file with a problem.
+printf 'Prénom;Nom\n"Hugo;Martin\n' >"$work/open-quote.csv"
+printf 'Prénom;Ville\nHugo;Lyon\n' >"$work/no-name.csv"
+printf 'Prénom;Nom;Date de naissance\nHugo;Martin;2008-01-01\nZoé;Perrin;30/02/2007\n' >"$work/bad-date.csv"
+printf 'Nom\nB\x81nard\n' >"$work/not-1252.csv"
+expect 5 "line 2: a quote opened here is never closed" -- import-csv "$work/open-quote.csv"
+expect 3 "no column for person.last_name" -- import-csv "$work/no-name.csv"
+expect 3 "1 line\(s\) have problems: nothing imported" -- import-csv "$work/bad-date.csv"
+expect 5 "byte 0x81 is not a character in Windows-1252" -- import-csv "$work/not-1252.csv"
+expect 2 "--separator is ';' or ','" -- import-csv "$work/bad-date.csv" --separator tab
+expect 1 "cannot read .*nowhere.csv.: not a file" -- import-csv "$work/nowhere.csv"
+
 # A bundle replayed is a no-op: exit 0, nothing applied, state unchanged.
 before=$(state)
 out=$("$relais_bin" import-ops "$work/good.ops")

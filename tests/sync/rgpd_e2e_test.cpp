@@ -281,6 +281,15 @@ TEST_F(RgpdEndToEnd, AuditShowsWhatAUserReadAndVerifiesEveryChainAgain) {
   EXPECT_NE(chains.find(a->info().replica_id + ",1,1,1,edited at entry 1"), std::string::npos)
       << chains;
   EXPECT_NE(chains.find(b->info().replica_id + ",1,1,1,intact,0"), std::string::npos) << chains;
+  // And removes what Karim read: the newest entries of his chain.
+  {
+    auto db = must(store::Database::open(server_->store_path(), false));
+    must(db.exec("DELETE FROM srv_access WHERE replica = '" + b->info().replica_id + "'"));
+  }
+  chains = server_command({"audit", "chains", "--csv"}).out;
+  EXPECT_NE(chains.find(b->info().replica_id + ",0,0,0,\"gap at entry 1: no entry held"),
+            std::string::npos)
+      << chains;
 }
 
 TEST_F(RgpdEndToEnd, AuditListsConsentGapsPendingErasuresAndOverdueRequests) {

@@ -1,6 +1,7 @@
 // End-to-end sync: a real relais-server process on 127.0.0.1 with real TLS,
 // replicas driven by the library's client session over the real transport.
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <random>
@@ -164,6 +165,9 @@ TEST_F(SyncEndToEnd, RestoredBackupLosesNothingThatAReplicaStillHolds) {
   must(sync(*b));
   const std::string backup = dir_.file("backup.db");
   must(server_->admin()->backup(backup));
+  EXPECT_EQ(std::filesystem::status(backup).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_EQ(code_of(server_->admin()->backup(backup)), Errc::store_io);  // not over a file
 
   person(*b, "AfterBackup");  // reaches the server and A, then the server loses it
   must(sync(*b));

@@ -33,6 +33,8 @@ TEST(FoldName, RemovesAccentsCaseSpacingAndSpellsOutLigatures) {
   EXPECT_EQ(fold_name("Ma\xc2\xa0Linh"), "ma linh");  // a no-break space
   EXPECT_EQ(fold_name("محمد"), "محمد");               // another script is kept
   EXPECT_EQ(fold_name(" - ' "), "");
+  EXPECT_EQ(fold_name("Ine\xcc\x80s"), "ines");  // decomposed: e and a combining grave
+  EXPECT_EQ(fold_name("Ștefan Nguyễn"), "stefan nguyen");
 }
 
 TEST(JaroWinkler, GivesTheTextbookValues) {

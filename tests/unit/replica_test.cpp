@@ -3,8 +3,10 @@
 #include "relais/store/replica.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -37,6 +39,20 @@ TEST_F(ReplicaFile, CreateMakesAnEmptyReplicaWithItsIdentity) {
   EXPECT_TRUE(r->knowledge().empty());
   EXPECT_TRUE(must(r->conflicts()).empty());
   for (const auto& [entity, count] : must(r->counts())) EXPECT_EQ(count, 0) << entity;
+}
+
+TEST_F(ReplicaFile, ANewReplicaIsReadableByItsOwnerOnly) {
+  const mode_t before = ::umask(022);
+  auto r = make("r");
+  ::umask(before);
+  must(r->create_record("person", person("Inès", "Martin")));  // the WAL holds it now
+  namespace fs = std::filesystem;
+  for (const std::string& file : {path("r"), path("r") + "-wal"}) {
+    ASSERT_TRUE(fs::exists(file)) << file;
+    EXPECT_EQ(fs::status(file).permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write)
+        << file;
+  }
 }
 
 TEST_F(ReplicaFile, CreateRefusesAnExistingPath) {

@@ -33,6 +33,8 @@ enum class Errc : int {
   bundle_unsupported_format = 204,
   bundle_checksum_mismatch = 205,
   op_id_overlap = 206,
+  csv_malformed = 207,
+  invalid_encoding = 208,
 
   store_io = 301,
   store_corrupt = 302,

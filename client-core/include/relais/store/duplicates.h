@@ -8,9 +8,12 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "relais/error.h"
@@ -57,6 +60,29 @@ struct DuplicateOptions {
   double min_score = 0.75;
   std::size_t limit = 500;  // pairs listed at most
 };
+
+// Persons grouped by what a duplicate would share with its twin: a phone,
+// an e-mail, a birth date, the sound of the last name with the first
+// initial (either way round). Blocks too large to say anything (everyone
+// born on one day at a big site) are left out.
+class PersonIndex {
+ public:
+  // `keys` must outlive the index; their positions are what it returns.
+  explicit PersonIndex(const std::vector<PersonKey>& keys);
+  // Positions of the persons sharing a block with `key`, each once.
+  std::vector<std::size_t> near(const PersonKey& key) const;
+  // Calls `pair(i, j)`, i < j, for the persons of each block: pairs sharing
+  // several blocks come several times.
+  void each_pair(const std::function<void(std::size_t, std::size_t)>& pair) const;
+
+ private:
+  std::unordered_map<std::string, std::vector<std::size_t>> blocks_;
+};
+
+// The pairs among `keys` that look like one person (score at least
+// `min_score`), as positions, each pair once, best first.
+std::vector<std::pair<std::size_t, std::size_t>> duplicates_among(
+    const std::vector<PersonKey>& keys, double min_score);
 
 // The pairs of live persons of `replica` that look like one person, best
 // first. Candidates come from blocks of persons sharing a phone, an e-mail,
