@@ -236,6 +236,7 @@ test('capture, find, follow up and sync a young person', { skip, timeout: 180_00
     await context.setOffline(true);
     try {
       await page.reload();
+      await page.locator('header.topbar').waitFor();  // the app runs: now change screen
       await goto(page, '/capture');
       await page.locator('#capture-form').waitFor().catch(async (error) => {
         const shown = await page.evaluate(() => document.body?.innerText ?? '(no body)')

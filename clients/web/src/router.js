@@ -14,6 +14,9 @@ export function useRoute() {
   useEffect(() => {
     const onChange = () => setHash(location.hash);
     window.addEventListener('hashchange', onChange);
+    // The address may have changed between the first render and now (a link
+    // followed while the app was starting): that change sent no event here.
+    onChange();
     return () => window.removeEventListener('hashchange', onChange);
   }, []);
   return parseHash(hash);
