@@ -99,14 +99,16 @@ std::size_t utf8_error_at(std::string_view bytes) {
   return std::string_view::npos;
 }
 
-// The separator the header line uses most, outside quotes: ';' or ','.
+// The separator the first line that is not blank uses most, outside
+// quotes: ';' or ','.
 char guess_separator(std::string_view text) {
+  text.remove_prefix(std::min(text.size(), text.find_first_not_of(" \t\r\n")));
   std::size_t semicolons = 0, commas = 0;
   bool quoted = false;
   for (char c : text) {
     if (c == '"') quoted = !quoted;
     if (quoted) continue;
-    if (c == '\n') break;
+    if (c == '\n' || c == '\r') break;
     if (c == ';') ++semicolons;
     if (c == ',') ++commas;
   }
@@ -187,7 +189,8 @@ Result<CsvTable> parse_csv(std::string_view bytes, const CsvOptions& options) {
   std::string cell;
   std::size_t line = 1, row_line = 1;
   bool in_quotes = false, was_quoted = false, after_quote = false;
-  bool row_quoted = false;  // a cell of the row was quoted: even "" is not a blank row
+  bool row_quoted = false;      // a cell of the row was quoted: even "" is not a blank row
+  std::size_t header_line = 1;  // after blank lines, if the file starts with some
   auto end_row = [&]() -> Status {
     row.push_back(unguarded(was_quoted ? cell : trimmed(cell)));
     cell.clear();
@@ -196,7 +199,10 @@ Result<CsvTable> parse_csv(std::string_view bytes, const CsvOptions& options) {
                                                   [](const std::string& c) { return c.empty(); });
     row_quoted = false;
     if (table.header.empty()) {
-      table.header = std::move(row);
+      if (!blank) {
+        table.header = std::move(row);
+        header_line = row_line;
+      }
     } else if (!blank) {
       if (row.size() != table.header.size())
         return make_error(Errc::csv_malformed,
@@ -257,10 +263,11 @@ Result<CsvTable> parse_csv(std::string_view bytes, const CsvOptions& options) {
   if (!cell.empty() || !row.empty() || was_quoted)
     if (Status s = end_row(); !s) return s.error();
   std::set<std::string> seen;
+  const std::string at = "line " + std::to_string(header_line) + ": ";
   for (const auto& h : table.header) {
-    if (h.empty()) return make_error(Errc::csv_malformed, "line 1: a column has no name");
+    if (h.empty()) return make_error(Errc::csv_malformed, at + "a column has no name");
     if (!seen.insert(h).second)
-      return make_error(Errc::csv_malformed, "line 1: two columns are named '" + h + "'");
+      return make_error(Errc::csv_malformed, at + "two columns are named '" + h + "'");
   }
   return table;
 }

@@ -97,6 +97,15 @@ TEST(ParseCsv, ReadsOldMacLineEndsAndSkipsRowsOfEmptyCells) {
   EXPECT_EQ(t.row_lines, (std::vector<std::size_t>{2, 5}));
 }
 
+TEST(ParseCsv, FindsTheHeaderAfterBlankLines) {
+  const auto t = must(parse_csv("\n;;\nNom;Prénom\nLefèvre;Inès\n"));
+  EXPECT_EQ(t.header, (std::vector<std::string>{"Nom", "Prénom"}));
+  EXPECT_EQ(t.rows, (Rows{{"Lefèvre", "Inès"}}));
+  EXPECT_EQ(t.row_lines, (std::vector<std::size_t>{4}));
+  auto twice = parse_csv("\nNom;Nom\n");
+  EXPECT_EQ(twice.error().message, "line 2: two columns are named 'Nom'");
+}
+
 TEST(ParseCsv, RefusesAFileThatIsUtf8OnlyInPart) {
   auto r = parse_csv("Nom\nLefèvre\nB\xe9nard\n");
   EXPECT_EQ(code_of(r), Errc::invalid_encoding);
