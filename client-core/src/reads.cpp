@@ -195,11 +195,24 @@ Result<std::vector<Change>> Replica::changes_after(const Knowledge& theirs, std:
     const auto it = theirs.find(replica);
     const std::uint64_t after = it == theirs.end() ? 0 : it->second;
     if (max_stored_[idx] <= after) continue;
+    // From the change holding counter `after + 1`: it may start at or
+    // before `after`. Then a range of the primary key, not a scan.
+    std::uint64_t from = after + 1;
+    {
+      auto holding = statement(
+          "SELECT first, last FROM changes WHERE origin = ? AND first <= ? "
+          "ORDER BY first DESC LIMIT 1");
+      if (!holding) return holding.error();
+      (*holding)->bind(1, std::int64_t{idx}).bind(2, static_cast<std::int64_t>(after));
+      if ((*holding)->step() && static_cast<std::uint64_t>((*holding)->int64(1)) > after)
+        from = static_cast<std::uint64_t>((*holding)->int64(0));
+      if (!(*holding)->status()) return (*holding)->status().error();
+    }
     auto s = statement(
         "SELECT origin, first, hlc, author, entity, record, kind, ops FROM changes "
-        "WHERE origin = ? AND last > ? ORDER BY first");
+        "WHERE origin = ? AND first >= ? ORDER BY first");
     if (!s) return s.error();
-    (*s)->bind(1, std::int64_t{idx}).bind(2, static_cast<std::int64_t>(after));
+    (*s)->bind(1, std::int64_t{idx}).bind(2, static_cast<std::int64_t>(from));
     while (ops < max_ops && (*s)->step()) {
       auto c = read_change(**s);
       if (!c) return c.error();
