@@ -33,7 +33,9 @@ TEST(ParseCsv, ReadsQuotedCellsWithSeparatorsQuotesAndLineEnds) {
 }
 
 TEST(ParseCsv, TakesTheSeparatorTheHeaderUsesAndSkipsAByteOrderMark) {
-  const auto t = must(parse_csv("\xEF\xBB\xBFPrénom;Nom;Ville, quartier\nInès;Lefèvre;Lyon, 8e\n"));
+  const auto t =
+      must(parse_csv("\xEF\xBB\xBF"
+                     "Prénom;Nom;Ville, quartier\nInès;Lefèvre;Lyon, 8e\n"));
   EXPECT_EQ(t.separator, ';');
   EXPECT_EQ(t.header[0], "Prénom");
   EXPECT_EQ(t.rows, (Rows{{"Inès", "Lefèvre", "Lyon, 8e"}}));

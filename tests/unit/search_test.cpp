@@ -318,8 +318,9 @@ TEST_F(Search, RebuildsAnIndexBuiltAnotherWay) {
 }
 
 TEST_F(Search, AnErasedPersonIsNotFoundAndLeavesNoIndexedWordAfterCompact) {
-  const std::string zephyrine =
-      add({{"first_name", "Zéphyrine"}, {"last_name", "Quarantaine"}, {"phone", "07 98 76 54 32"}});
+  const json zephyrine_fields = {
+      {"first_name", "Zéphyrine"}, {"last_name", "Quarantaine"}, {"phone", "07 98 76 54 32"}};
+  const std::string zephyrine = add(zephyrine_fields);
   const std::string hugo = add(person("Hugo", "Lefebvre"));
   // The index holds its words lower case and without accents.
   ASSERT_TRUE(file_holds(path("r"), "zephyrine"));
