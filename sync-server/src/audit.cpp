@@ -1,11 +1,11 @@
 #include "relais/server/audit.h"
 
 #include <algorithm>
-#include <ctime>
 #include <string_view>
 
 #include "relais/schema/validate.h"
 #include "relais/store/access_log.h"
+#include "relais/store/hlc.h"
 
 namespace relais::server {
 namespace {
@@ -54,15 +54,6 @@ Status check_bound(const std::string& value, std::string_view option) {
   return make_error(Errc::invalid_argument,
                     "--" + std::string(option) +
                         " expects YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, not '" + value + "'");
-}
-
-std::string today_utc() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[11];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
 }
 
 Result<Table> person_reads(ServerStore& s, const std::string& person) {
@@ -130,7 +121,7 @@ Result<Table> erasures(ServerStore& s) {
 Result<Table> overdue(ServerStore& s) {
   auto all = s.requests();
   if (!all) return all.error();
-  const std::string today = today_utc();
+  const std::string today = store::utc_now_iso().substr(0, 10);
   Table t{{"request", "person", "kind", "received", "deadline"}, {}};
   for (const auto& r : *all)
     if (r.closed.empty() && r.deadline < today)

@@ -511,12 +511,7 @@ class SqliteStore final : public ServerStore {
         "ORDER BY at, replica, seq");
     if (!s) return s.error();
     s->bind(1, user).bind(2, from).bind(3, to);
-    std::vector<store::AccessEntry> out;
-    while (s->step())
-      out.push_back({static_cast<std::uint64_t>(s->int64(0)), s->text(1), s->text(2), s->text(3),
-                     s->text(4), s->text(5), s->text(6), s->text(7)});
-    if (!s->status()) return s->status().error();
-    return out;
+    return read_access_entries(*s);
   }
 
   Result<std::vector<ChainReport>> verify_access_chains() override {
@@ -739,18 +734,24 @@ class SqliteStore final : public ServerStore {
     return doc;
   }
 
+  // The rows of `s`, which selects seq, at, user, device, person, action,
+  // prev, hash from srv_access.
+  static Result<std::vector<store::AccessEntry>> read_access_entries(store::Statement& s) {
+    std::vector<store::AccessEntry> out;
+    while (s.step())
+      out.push_back({static_cast<std::uint64_t>(s.int64(0)), s.text(1), s.text(2), s.text(3),
+                     s.text(4), s.text(5), s.text(6), s.text(7)});
+    if (!s.status()) return s.status().error();
+    return out;
+  }
+
   Result<std::vector<store::AccessEntry>> accesses_of_unlocked(const std::string& person) {
     auto s = db().prepare(
         "SELECT seq, at, user, device, person, action, prev, hash FROM srv_access "
         "WHERE person = ? ORDER BY at, replica, seq");
     if (!s) return s.error();
     s->bind(1, person);
-    std::vector<store::AccessEntry> out;
-    while (s->step())
-      out.push_back({static_cast<std::uint64_t>(s->int64(0)), s->text(1), s->text(2), s->text(3),
-                     s->text(4), s->text(5), s->text(6), s->text(7)});
-    if (!s->status()) return s->status().error();
-    return out;
+    return read_access_entries(*s);
   }
 
   Result<Erasure> erase_person(const std::string& person, const std::string& request,

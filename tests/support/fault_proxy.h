@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "loopback.h"
+
 namespace relais::testing {
 
 class FaultProxy {
@@ -36,7 +38,7 @@ class FaultProxy {
   FaultProxy(std::uint16_t target_port, Faults faults)
       : target_(target_port), faults_(faults), rng_(faults.seed) {
     listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr = loopback(0);
+    sockaddr_in addr = loopback_address(0);
     if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
         ::listen(listener_, 64) != 0)
       throw std::runtime_error("proxy: cannot listen");
@@ -60,25 +62,15 @@ class FaultProxy {
   int cuts() const { return cuts_; }
 
  private:
-  static sockaddr_in loopback(std::uint16_t port) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return a;
-  }
-
   void accept_loop() {
     while (!stop_) {
       pollfd p{listener_, POLLIN, 0};
       if (::poll(&p, 1, 50) <= 0) continue;
       const int client = ::accept(listener_, nullptr, nullptr);
       if (client < 0) continue;
-      const int server = ::socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in addr = loopback(target_);
-      if (::connect(server, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      const int server = connect_loopback(target_);
+      if (server < 0) {
         ::close(client);
-        ::close(server);
         continue;
       }
       ++connections_;

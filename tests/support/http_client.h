@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "loopback.h"
+
 namespace relais::testing {
 
 struct HttpReply {
@@ -68,18 +70,10 @@ inline HttpReply parse_http_reply(const std::string& raw) {
 // the reply to the end of the connection. Throws if the server cannot be
 // reached or answers something that is not HTTP.
 inline HttpReply http_exchange(std::uint16_t port, const std::string& request) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("socket failed");
+  const int fd = connect_loopback(port);
+  if (fd < 0) throw std::runtime_error("cannot connect to 127.0.0.1:" + std::to_string(port));
   timeval timeout{30, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    throw std::runtime_error("cannot connect to 127.0.0.1:" + std::to_string(port));
-  }
   for (std::size_t sent = 0; sent < request.size();) {
     const auto n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
     if (n <= 0) break;  // the server may refuse early (a body too large): read its answer

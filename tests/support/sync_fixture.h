@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "loopback.h"
 #include "relais/sync/client.h"
 #include "relais/transport/ws_client.h"
 #include "server_process.h"
@@ -117,19 +118,6 @@ class SyncEndToEnd : public ::testing::Test {
       if (sync(r, url)) return attempt;
     ADD_FAILURE() << "never got through";
     return 0;
-  }
-
-  static int connect_loopback(std::uint16_t port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      ::close(fd);
-      return -1;
-    }
-    return fd;
   }
 
   // The hello message `r` would send.
