@@ -272,6 +272,17 @@ Result<CsvTable> parse_csv(std::string_view bytes, const CsvOptions& options) {
   return table;
 }
 
+std::string csv_cell(std::string_view cell, char separator) {
+  const std::string c = formula_like(cell) ? "'" + std::string(cell) : std::string(cell);
+  const bool quote = c.find_first_of(std::string("\"\r\n") + separator) != std::string::npos ||
+                     (!c.empty() && (c.front() == ' ' || c.back() == ' ' || c.front() == '\t' ||
+                                     c.back() == '\t'));
+  if (!quote) return c;
+  std::string out = "\"";
+  for (char ch : c) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return out + '"';
+}
+
 std::string write_csv(const std::vector<std::string>& header,
                       const std::vector<std::vector<std::string>>& rows, char separator) {
   std::string out = "\xEF\xBB\xBF";
@@ -280,20 +291,8 @@ std::string write_csv(const std::vector<std::string>& header,
       out += "\"\"\r\n";
       return;
     }
-    for (std::size_t i = 0; i < cells.size(); ++i) {
-      const std::string c = formula_like(cells[i]) ? "'" + cells[i] : cells[i];
-      if (i) out += separator;
-      const bool quote = c.find_first_of(std::string("\"\r\n") + separator) != std::string::npos ||
-                         (!c.empty() && (c.front() == ' ' || c.back() == ' ' || c.front() == '\t' ||
-                                         c.back() == '\t'));
-      if (!quote) {
-        out += c;
-        continue;
-      }
-      out += '"';
-      for (char ch : c) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-      out += '"';
-    }
+    for (std::size_t i = 0; i < cells.size(); ++i)
+      out += (i ? std::string(1, separator) : std::string()) + csv_cell(cells[i], separator);
     out += "\r\n";
   };
   line(header);

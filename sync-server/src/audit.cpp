@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string_view>
 
+#include "relais/exchange/csv_import.h"
 #include "relais/schema/validate.h"
 #include "relais/store/access_log.h"
 #include "relais/store/hlc.h"
@@ -18,7 +19,8 @@ struct Table {
 void print(const Table& t, bool csv, std::ostream& out) {
   if (csv) {
     auto line = [&](const std::vector<std::string>& cells) {
-      for (std::size_t i = 0; i < cells.size(); ++i) out << (i ? "," : "") << csv_field(cells[i]);
+      for (std::size_t i = 0; i < cells.size(); ++i)
+        out << (i ? "," : "") << exchange::csv_cell(cells[i], ',');
       out << "\r\n";
     };
     line(t.headers);
@@ -130,13 +132,6 @@ Result<Table> overdue(ServerStore& s) {
 }
 
 }  // namespace
-
-std::string csv_field(const std::string& value) {
-  if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
-  std::string out = "\"";
-  for (char ch : value) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-  return out + "\"";
-}
 
 Status run_audit(ServerStore& store, const AuditRequest& request, std::ostream& out) {
   const auto& w = request.words;

@@ -13,6 +13,7 @@
 #include <map>
 #include <set>
 
+#include "relais/exchange/csv_import.h"
 #include "relais/server/audit.h"
 #include "relais/server/config.h"
 #include "relais/server/net.h"
@@ -227,7 +228,7 @@ std::string export_csv(const nlohmann::json& doc) {
     bool first = true;
     for (const auto& c : cells) {
       if (!first) out += ',';
-      out += csv_field(c);
+      out += exchange::csv_cell(c, ',');
       first = false;
     }
     out += "\r\n";

@@ -40,6 +40,11 @@ struct CsvTable {
 // encoding asked for.
 Result<CsvTable> parse_csv(std::string_view bytes, const CsvOptions& options = {});
 
+// One cell of a CSV line (RFC 4180): quoted when it holds the separator, a
+// quote or a line end, or starts or ends with a space; after an apostrophe
+// when a spreadsheet would run it as a formula ("=...", "@...").
+std::string csv_cell(std::string_view cell, char separator);
+
 // A CSV file (RFC 4180) of `header` and `rows`: UTF-8 with a byte-order
 // mark (so that spreadsheets show the accents), CRLF line ends, a cell
 // quoted when it holds the separator, a quote, a line end or starts or ends

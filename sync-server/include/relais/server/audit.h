@@ -24,7 +24,4 @@ struct AuditRequest {
 // invalid_argument for words that name no audit, or a malformed date.
 Status run_audit(ServerStore& store, const AuditRequest& request, std::ostream& out);
 
-// One CSV field (RFC 4180): quoted when it holds a comma, quote or line end.
-std::string csv_field(const std::string& value);
-
 }  // namespace relais::server
